@@ -1,3 +1,63 @@
+// flowinone: the command-line program. One top-level catch turns exceptions into
+// "error: ..." and the exit status: 2 for bad usage or input, 1 for an internal failure.
+#include <c10/util/Exception.h>
+
 #include <iostream>
+
+#include "commands.h"
+#include "flowinone/core/errors.h"
 #include "flowinone/core/runtime.h"
-int main() { std::cout << fi::runtime_description() << "\n"; }
+
+namespace {
+
+int run(int argc, char** argv) {
+  CLI::App app{"flowinone: flow matching and normalizing flows in C++ (LibTorch)", "flowinone"};
+  app.set_version_flag("--version", std::string("flowinone ") + FLOWINONE_VERSION + " (" +
+                                        fi::runtime_description() + ")");
+  app.require_subcommand(1, 1);
+  int num_threads = 0;
+  app.add_option("--threads", num_threads, "intra-op threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber);
+
+  std::vector<fi::cli::Command> commands = {
+      fi::cli::add_train_command(app), fi::cli::add_sample_command(app),
+      fi::cli::add_eval_command(app), fi::cli::add_viz_command(app),
+      fi::cli::add_bench_command(app)};
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "error: " << e.what() << " (see flowinone --help)\n";
+    return 2;
+  }
+  fi::set_num_threads(num_threads);
+  for (const auto& command : commands) {
+    if (command.app->parsed()) command.run();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const fi::FileError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: internal failure in LibTorch: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: internal failure: " << e.what() << "\n";
+    return 1;
+  }
+}

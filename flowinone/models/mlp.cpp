@@ -1,0 +1,73 @@
+#include "flowinone/models/mlp.h"
+
+#include <torch/nn/functional/activation.h>
+
+#include "flowinone/core/errors.h"
+#include "flowinone/models/time_embedding.h"
+
+namespace fi {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "silu") return Activation::kSilu;
+  if (name == "relu") return Activation::kRelu;
+  if (name == "gelu") return Activation::kGelu;
+  if (name == "tanh") return Activation::kTanh;
+  throw std::invalid_argument("[activation] unknown activation '" + name +
+                              "' (valid: silu, relu, gelu, tanh)");
+}
+
+std::string to_string(Activation activation) {
+  switch (activation) {
+    case Activation::kSilu:
+      return "silu";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kGelu:
+      return "gelu";
+    case Activation::kTanh:
+      return "tanh";
+  }
+  return "?";
+}
+
+namespace {
+torch::Tensor activate(Activation activation, const torch::Tensor& x) {
+  switch (activation) {
+    case Activation::kSilu:
+      return torch::silu(x);
+    case Activation::kRelu:
+      return torch::relu(x);
+    case Activation::kGelu:
+      return torch::gelu(x);
+    case Activation::kTanh:
+      return torch::tanh(x);
+  }
+  return x;
+}
+}  // namespace
+
+MlpVelocity::MlpVelocity(const MlpOptions& options) : options_(options) {
+  check_arg(options.dim >= 1, "[MlpVelocity] dim must be >= 1, got ", options.dim);
+  check_arg(options.width >= 1, "[MlpVelocity] width must be >= 1, got ", options.width);
+  check_arg(options.depth >= 1, "[MlpVelocity] depth must be >= 1, got ", options.depth);
+  check_arg(options.time_dim >= 2 && options.time_dim % 2 == 0,
+            "[MlpVelocity] time_dim must be even and >= 2, got ", options.time_dim);
+  hidden_ = register_module("hidden", torch::nn::ModuleList());
+  std::int64_t in = options.dim + options.time_dim;
+  for (int layer = 0; layer < options.depth; ++layer) {
+    layers_.emplace_back(in, options.width);
+    hidden_->push_back(layers_.back());
+    in = options.width;
+  }
+  output_ = register_module("output", torch::nn::Linear(in, options.dim));
+}
+
+torch::Tensor MlpVelocity::forward(const torch::Tensor& x, const torch::Tensor& t) {
+  check_arg(x.dim() == 2 && x.size(1) == options_.dim, "[MlpVelocity] x must be (B, ",
+            options_.dim, "), got ", x.sizes());
+  torch::Tensor h = torch::cat({x, sinusoidal_time_embedding(t, options_.time_dim).to(x.dtype())}, 1);
+  for (auto& layer : layers_) h = activate(options_.activation, layer->forward(h));
+  return output_->forward(h);
+}
+
+}  // namespace fi

@@ -1,0 +1,48 @@
+// Probability paths for conditional flow matching.
+//
+// A path joins a source point x0 (t = 0) to a target point x1 (t = 1). Given a coupled pair and a
+// time, it returns the point x_t on the path and the conditional target velocity u_t that the
+// model learns to regress: loss = E || v(x_t, t) - u_t ||^2  (Lipman et al. 2023, Tong et al. 2024).
+// Shapes: x0, x1, x_t, u_t are (B, ...); t is (B).
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+
+namespace fi {
+
+struct PathSample {
+  torch::Tensor t;   // (B) times in [0, 1]
+  torch::Tensor xt;  // (B, ...) point on the path at t
+  torch::Tensor ut;  // (B, ...) conditional target velocity at (x_t, t)
+};
+
+class ProbabilityPath {
+ public:
+  virtual ~ProbabilityPath() = default;
+  /// x_t and u_t for pairs (x0, x1) at times t; noise comes from `generator`.
+  virtual PathSample sample(const torch::Tensor& x0, const torch::Tensor& x1,
+                            const torch::Tensor& t, at::Generator& generator) const = 0;
+  virtual std::string name() const = 0;
+};
+
+enum class PathKind { kStraight };
+
+/// "straight"; throws std::invalid_argument listing the valid names.
+PathKind parse_path(const std::string& name);
+std::string to_string(PathKind kind);
+
+/// The path of this kind; `sigma` is its noise level (>= 0).
+std::unique_ptr<ProbabilityPath> make_path(PathKind kind, double sigma);
+
+/// B times drawn uniformly from [0, 1), on `device`, float32: (B).
+torch::Tensor sample_times(std::int64_t batch_size, at::Generator& generator,
+                           const c10::Device& device);
+
+/// Broadcasts t (B) against x (B, ...) as (B, 1, ..., 1).
+torch::Tensor expand_time_like(const torch::Tensor& t, const torch::Tensor& x);
+
+}  // namespace fi

@@ -1,0 +1,35 @@
+#include "flowinone/solvers/generate.h"
+
+#include "flowinone/core/errors.h"
+#include "flowinone/core/random.h"
+#include "flowinone/data/toy2d.h"
+
+namespace fi {
+
+VelocityFn model_velocity(const VelocityModelPtr& model) {
+  return [model](const torch::Tensor& x, double t) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor times = torch::full({x.size(0)}, t, x.options().dtype(torch::kFloat32));
+    return model->forward(x, times);
+  };
+}
+
+torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64_t seed,
+                            const c10::Device& device) {
+  check_arg(n >= 1, "[sample_source] n must be >= 1, got ", n);
+  at::Generator generator = make_generator(seed);
+  return make_toy2d(config.source)->sample(n, generator).to(device);
+}
+
+torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64_t seed) {
+  check_arg(n >= 1, "[sample_target] n must be >= 1, got ", n);
+  at::Generator generator = make_generator(seed);
+  return make_toy2d(config.target)->sample(n, generator);
+}
+
+Solution generate(const VelocityModelPtr& model, const RunConfig& config, std::int64_t n,
+                  std::uint64_t seed, const SolveOptions& options, const c10::Device& device) {
+  return solve_ode(model_velocity(model), sample_source(config, n, seed, device), options);
+}
+
+}  // namespace fi

@@ -1,0 +1,103 @@
+#include "flowinone/train/adamw.h"
+
+#include <cmath>
+
+#include "flowinone/core/errors.h"
+
+namespace fi {
+
+Adam::Adam(std::vector<torch::Tensor> parameters, const AdamOptions& options)
+    : parameters_(std::move(parameters)), options_(options) {
+  check_arg(options.beta1 >= 0 && options.beta1 < 1, "[Adam] beta1 must be in [0, 1), got ",
+            options.beta1);
+  check_arg(options.beta2 >= 0 && options.beta2 < 1, "[Adam] beta2 must be in [0, 1), got ",
+            options.beta2);
+  check_arg(options.eps > 0, "[Adam] eps must be > 0, got ", options.eps);
+  check_arg(options.weight_decay >= 0, "[Adam] weight_decay must be >= 0, got ",
+            options.weight_decay);
+  for (const auto& p : parameters_) {
+    first_moment_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    second_moment_.push_back(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+  }
+}
+
+void Adam::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++num_steps_;
+  const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(num_steps_));
+  const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(num_steps_));
+  const double step_size = lr / correction1;
+  const double sqrt_correction2 = std::sqrt(correction2);
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    torch::Tensor& p = parameters_[i];
+    if (!p.grad().defined()) continue;
+    torch::Tensor grad = p.grad();
+    if (options_.weight_decay > 0) {
+      if (options_.decoupled) {
+        p.mul_(1.0 - lr * options_.weight_decay);
+      } else {
+        grad = grad.add(p, options_.weight_decay);
+      }
+    }
+    first_moment_[i].mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
+    second_moment_[i].mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
+    const torch::Tensor denominator =
+        (second_moment_[i].sqrt() / sqrt_correction2).add_(options_.eps);
+    p.addcdiv_(first_moment_[i], denominator, -step_size);
+  }
+}
+
+void Adam::zero_grad() {
+  for (auto& p : parameters_) {
+    if (p.grad().defined()) {
+      p.mutable_grad().detach_();
+      p.mutable_grad().zero_();
+    }
+  }
+}
+
+NamedTensors Adam::state(const std::string& prefix) const {
+  NamedTensors tensors;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    tensors.emplace_back(prefix + "m." + std::to_string(i), first_moment_[i]);
+    tensors.emplace_back(prefix + "v." + std::to_string(i), second_moment_[i]);
+  }
+  tensors.emplace_back(prefix + "step", torch::tensor({num_steps_}, torch::kInt64));
+  return tensors;
+}
+
+void Adam::load_state(const std::map<std::string, torch::Tensor>& tensors,
+                      const std::string& prefix) {
+  auto fetch = [&](const std::string& name, const torch::Tensor& like) {
+    auto it = tensors.find(name);
+    check_file(it != tensors.end(), "[Adam::load_state] checkpoint lacks '", name, "'");
+    check_file(it->second.sizes() == like.sizes(), "[Adam::load_state] '", name, "' has shape ",
+               it->second.sizes(), ", expected ", like.sizes());
+    return it->second.to(like.device(), like.scalar_type());
+  };
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    first_moment_[i].copy_(fetch(prefix + "m." + std::to_string(i), first_moment_[i]));
+    second_moment_[i].copy_(fetch(prefix + "v." + std::to_string(i), second_moment_[i]));
+  }
+  num_steps_ = fetch(prefix + "step", torch::zeros({1}, torch::kInt64)).item<std::int64_t>();
+}
+
+double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat64));
+  }
+  if (norms.empty()) return 0.0;
+  const double total = torch::stack(norms).norm(2).item<double>();
+  if (max_norm > 0 && total > max_norm) {
+    const double scale = max_norm / (total + 1e-6);
+    for (const auto& p : parameters) {
+      if (p.grad().defined()) p.grad().mul_(scale);
+    }
+  }
+  return total;
+}
+
+}  // namespace fi

@@ -1,0 +1,31 @@
+// The resumable training state: DIR/checkpoint/state.safetensors, one file written atomically, so
+// an interruption at any moment leaves the previous checkpoint readable.
+//
+// Tensors: "model.<name>" (raw weights), "ema.<i>", "adam.m.<i>", "adam.v.<i>", "adam.step",
+// "rng.data" (the data generator's state, uint8). Metadata: "config" (JSON), "step".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "flowinone/io/safetensors.h"
+#include "flowinone/train/run_config.h"
+
+namespace fi {
+
+struct CheckpointContents {
+  RunConfig config;
+  std::int64_t step = 0;
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+std::string checkpoint_path(const std::string& model_dir);
+
+void save_checkpoint(const std::string& model_dir, const NamedTensors& tensors,
+                     const RunConfig& config, std::int64_t step);
+
+/// Throws FileError when there is no checkpoint or it is malformed.
+CheckpointContents load_checkpoint(const std::string& model_dir);
+
+}  // namespace fi

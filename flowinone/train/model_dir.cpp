@@ -1,0 +1,91 @@
+#include "flowinone/train/model_dir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "flowinone/core/atomic_file.h"
+#include "flowinone/core/errors.h"
+#include "flowinone/models/mlp.h"
+
+namespace fi {
+
+namespace {
+constexpr const char* kFormat = "flowinone-velocity-1";
+}
+
+std::int64_t data_dim(const RunConfig& config) { return 2; }
+
+VelocityModelPtr build_model(const RunConfig& config) {
+  validate_config(config);
+  MlpOptions options;
+  options.dim = data_dim(config);
+  options.width = config.width;
+  options.depth = static_cast<int>(config.depth);
+  options.time_dim = static_cast<int>(config.time_dim);
+  options.activation = parse_activation(config.activation);
+  return std::make_shared<MlpVelocity>(options);
+}
+
+NamedTensors model_tensors(torch::nn::Module& model) {
+  NamedTensors tensors;
+  for (const auto& item : model.named_parameters()) tensors.emplace_back(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) tensors.emplace_back(item.key(), item.value());
+  return tensors;
+}
+
+void load_model_tensors(torch::nn::Module& model, const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& prefix, const std::string& source) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : model_tensors(model)) {
+    auto it = tensors.find(prefix + name);
+    check_file(it != tensors.end(), "[load_model] ", source, ": missing tensor '", prefix + name,
+               "'");
+    const torch::Tensor& value = it->second;
+    check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '", prefix + name,
+               "' has shape ", value.sizes(), ", the model expects ", target.sizes());
+    check_file(value.is_floating_point(), "[load_model] ", source, ": tensor '", prefix + name,
+               "' has dtype ", value.scalar_type(), ", expected a floating type");
+    target.copy_(value);
+  }
+}
+
+void save_model_dir(const std::string& dir, torch::nn::Module& model, const RunConfig& config,
+                    std::int64_t step) {
+  ensure_directory(dir);
+  const std::map<std::string, std::string> metadata = {
+      {"format", kFormat}, {"config", config_to_json(config).dump()}, {"step", std::to_string(step)}};
+  save_safetensors(dir + "/model.safetensors", model_tensors(model), metadata);
+  write_file_atomic(dir + "/config.toml", config_to_toml(config));
+}
+
+LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
+  namespace fs = std::filesystem;
+  check_file(fs::is_directory(dir), "[--model] ", dir, ": no such model directory");
+  const std::string path = dir + "/model.safetensors";
+  check_file(fs::exists(path), "[--model] ", dir, ": no model.safetensors in it (train one with ",
+             "`flowinone train --out ", dir, "`)");
+  SafetensorsContents contents = load_safetensors(path);
+  auto format = contents.metadata.find("format");
+  check_file(format != contents.metadata.end() && format->second == kFormat, "[load_model] ", path,
+             ": not a flowinone model (metadata format is not ", kFormat, ")");
+  auto config_text = contents.metadata.find("config");
+  check_file(config_text != contents.metadata.end(), "[load_model] ", path,
+             ": metadata has no config");
+  LoadedModel loaded;
+  try {
+    loaded.config = config_from_json(nlohmann::json::parse(config_text->second));
+    validate_config(loaded.config);
+  } catch (const std::exception& error) {
+    throw FileError("[load_model] " + path + ": bad config in metadata: " + error.what());
+  }
+  auto step = contents.metadata.find("step");
+  if (step != contents.metadata.end()) loaded.step = std::stoll(step->second);
+  loaded.model = build_model(loaded.config);
+  load_model_tensors(*loaded.model, contents.tensors, "", path);
+  loaded.model->to(device);
+  loaded.model->eval();
+  return loaded;
+}
+
+}  // namespace fi

@@ -1,0 +1,261 @@
+#include "flowinone/train/run_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+#include <variant>
+
+#include "flowinone/core/errors.h"
+#include "flowinone/data/toy2d.h"
+#include "flowinone/models/mlp.h"
+#include "flowinone/paths/path.h"
+#include "flowinone/solvers/ode.h"
+
+namespace fi {
+
+const std::vector<std::pair<std::string, std::string>>& flowinone_presets();  // generated
+
+namespace {
+
+using Member = std::variant<std::string RunConfig::*, std::int64_t RunConfig::*, double RunConfig::*>;
+
+struct KeyEntry {
+  const char* name;
+  Member member;
+  const char* help;
+};
+
+const std::vector<KeyEntry>& key_table() {
+  static const std::vector<KeyEntry> kKeys = {
+      {"source", &RunConfig::source, "distribution at t = 0 (a 2D data set name)"},
+      {"target", &RunConfig::target, "distribution at t = 1 (a 2D data set name)"},
+      {"path", &RunConfig::path, "probability path: straight"},
+      {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
+      {"model", &RunConfig::model, "velocity network: mlp"},
+      {"width", &RunConfig::width, "hidden units per MLP layer"},
+      {"depth", &RunConfig::depth, "hidden MLP layers"},
+      {"time_dim", &RunConfig::time_dim, "size of the sinusoidal time embedding (even)"},
+      {"activation", &RunConfig::activation, "silu, relu, gelu or tanh"},
+      {"steps", &RunConfig::steps, "optimizer steps"},
+      {"batch_size", &RunConfig::batch_size, "pairs per step"},
+      {"optimizer", &RunConfig::optimizer, "adam or adamw"},
+      {"lr", &RunConfig::lr, "peak learning rate"},
+      {"weight_decay", &RunConfig::weight_decay, "decoupled weight decay (adamw)"},
+      {"beta1", &RunConfig::beta1, "Adam beta1"},
+      {"beta2", &RunConfig::beta2, "Adam beta2"},
+      {"warmup_steps", &RunConfig::warmup_steps, "linear learning-rate warm-up steps"},
+      {"lr_schedule", &RunConfig::lr_schedule, "cosine or constant after the warm-up"},
+      {"min_lr_ratio", &RunConfig::min_lr_ratio, "final learning rate / peak (cosine)"},
+      {"grad_clip", &RunConfig::grad_clip, "clip the global gradient norm to this (0 = off)"},
+      {"ema_decay", &RunConfig::ema_decay, "decay of the weights' moving average (0 = off)"},
+      {"checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints"},
+      {"log_every", &RunConfig::log_every, "steps between rows of train_log.csv"},
+      {"seed", &RunConfig::seed, "seed of every random draw"},
+      {"device", &RunConfig::device, "auto, cpu, cuda or cuda:N"},
+      {"sample_solver", &RunConfig::sample_solver, "default solver of sample/eval/viz"},
+      {"sample_steps", &RunConfig::sample_steps, "default solver steps of sample/eval/viz"},
+  };
+  return kKeys;
+}
+
+const KeyEntry& find_key(const std::string& key) {
+  for (const auto& entry : key_table()) {
+    if (key == entry.name) return entry;
+  }
+  std::string valid;
+  for (const auto& entry : key_table()) valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
+  throw std::invalid_argument("[config] unknown key '" + key + "' (valid: " + valid + ")");
+}
+
+std::int64_t parse_int(const std::string& key, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  check_arg(!text.empty() && end == text.c_str() + text.size() && errno == 0, "[config] ", key,
+            " must be an integer, got '", text, "'");
+  return value;
+}
+
+double parse_float(const std::string& key, const std::string& text) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  check_arg(!text.empty() && end == text.c_str() + text.size() && errno == 0 && std::isfinite(value),
+            "[config] ", key, " must be a finite number, got '", text, "'");
+  return value;
+}
+
+std::string format_float(double value) {
+  std::ostringstream out;
+  out.precision(17);
+  out << value;
+  std::string text = out.str();
+  // Keep it a TOML float: "1" would read back as an integer, which is fine for us, but a float
+  // literal documents the type.
+  if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+  return text;
+}
+
+}  // namespace
+
+const std::vector<ConfigKeyInfo>& config_keys() {
+  static const std::vector<ConfigKeyInfo> kInfo = [] {
+    std::vector<ConfigKeyInfo> info;
+    for (const auto& entry : key_table()) {
+      const char* type = std::holds_alternative<std::string RunConfig::*>(entry.member) ? "string"
+                         : std::holds_alternative<std::int64_t RunConfig::*>(entry.member)
+                             ? "int"
+                             : "float";
+      info.push_back({entry.name, type, entry.help});
+    }
+    return info;
+  }();
+  return kInfo;
+}
+
+void set_config_value(RunConfig& config, const std::string& key, const std::string& value) {
+  const KeyEntry& entry = find_key(key);
+  std::visit(
+      [&](auto member) {
+        using T = std::decay_t<decltype(config.*member)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          config.*member = value;
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          config.*member = parse_int(key, value);
+        } else {
+          config.*member = parse_float(key, value);
+        }
+      },
+      entry.member);
+}
+
+void apply_config_assignment(RunConfig& config, const std::string& assignment) {
+  const auto equals = assignment.find('=');
+  check_arg(equals != std::string::npos && equals > 0, "[--set] expected key=value, got '",
+            assignment, "'");
+  set_config_value(config, assignment.substr(0, equals), assignment.substr(equals + 1));
+}
+
+std::string get_config_value(const RunConfig& config, const std::string& key) {
+  const KeyEntry& entry = find_key(key);
+  return std::visit(
+      [&](auto member) -> std::string {
+        using T = std::decay_t<decltype(config.*member)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return config.*member;
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return std::to_string(config.*member);
+        } else {
+          return format_float(config.*member);
+        }
+      },
+      entry.member);
+}
+
+void validate_config(const RunConfig& c) {
+  auto names = toy2d_names();
+  auto is_dataset = [&](const std::string& name) {
+    for (const auto& valid : names)
+      if (valid == name) return true;
+    return false;
+  };
+  std::string valid;
+  for (const auto& name : names) valid += (valid.empty() ? "" : ", ") + name;
+  check_arg(is_dataset(c.source), "[config] source: unknown data set '", c.source, "' (valid: ",
+            valid, ")");
+  check_arg(is_dataset(c.target), "[config] target: unknown data set '", c.target, "' (valid: ",
+            valid, ")");
+  parse_path(c.path);
+  check_arg(c.sigma >= 0, "[config] sigma must be >= 0, got ", c.sigma);
+  check_arg(c.model == "mlp", "[config] model: unknown model '", c.model, "' (valid: mlp)");
+  check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ", c.width);
+  check_arg(c.depth >= 1 && c.depth <= 64, "[config] depth must be in [1, 64], got ", c.depth);
+  check_arg(c.time_dim >= 2 && c.time_dim % 2 == 0 && c.time_dim <= 4096,
+            "[config] time_dim must be even and in [2, 4096], got ", c.time_dim);
+  parse_activation(c.activation);
+  check_arg(c.steps >= 1, "[config] steps must be >= 1, got ", c.steps);
+  check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24), "[config] batch_size must be in [1, 2^24], got ",
+            c.batch_size);
+  check_arg(c.optimizer == "adam" || c.optimizer == "adamw", "[config] optimizer: unknown '",
+            c.optimizer, "' (valid: adam, adamw)");
+  check_arg(c.lr > 0, "[config] lr must be > 0, got ", c.lr);
+  check_arg(c.weight_decay >= 0, "[config] weight_decay must be >= 0, got ", c.weight_decay);
+  check_arg(c.beta1 >= 0 && c.beta1 < 1, "[config] beta1 must be in [0, 1), got ", c.beta1);
+  check_arg(c.beta2 >= 0 && c.beta2 < 1, "[config] beta2 must be in [0, 1), got ", c.beta2);
+  check_arg(c.warmup_steps >= 0, "[config] warmup_steps must be >= 0, got ", c.warmup_steps);
+  check_arg(c.lr_schedule == "cosine" || c.lr_schedule == "constant",
+            "[config] lr_schedule: unknown '", c.lr_schedule, "' (valid: cosine, constant)");
+  check_arg(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1, "[config] min_lr_ratio must be in [0, 1], got ",
+            c.min_lr_ratio);
+  check_arg(c.grad_clip >= 0, "[config] grad_clip must be >= 0, got ", c.grad_clip);
+  check_arg(c.ema_decay >= 0 && c.ema_decay < 1, "[config] ema_decay must be in [0, 1), got ",
+            c.ema_decay);
+  check_arg(c.checkpoint_every >= 1, "[config] checkpoint_every must be >= 1, got ",
+            c.checkpoint_every);
+  check_arg(c.log_every >= 1, "[config] log_every must be >= 1, got ", c.log_every);
+  check_arg(c.seed >= 0, "[config] seed must be >= 0, got ", c.seed);
+  parse_solver(c.sample_solver);
+  check_arg(c.sample_steps >= 1, "[config] sample_steps must be >= 1, got ", c.sample_steps);
+}
+
+nlohmann::json config_to_json(const RunConfig& config) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const auto& entry : key_table()) {
+    std::visit([&](auto member) { json[entry.name] = config.*member; }, entry.member);
+  }
+  return json;
+}
+
+RunConfig config_from_json(const nlohmann::json& json) {
+  check_arg(json.is_object(), "[config] JSON configuration must be an object");
+  RunConfig config;
+  for (const auto& [key, value] : json.items()) {
+    const KeyEntry& entry = find_key(key);
+    std::visit(
+        [&](auto member) {
+          using T = std::decay_t<decltype(config.*member)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            check_arg(value.is_string(), "[config] ", key, " must be a string");
+          } else if constexpr (std::is_same_v<T, std::int64_t>) {
+            check_arg(value.is_number_integer(), "[config] ", key, " must be an integer");
+          } else {
+            check_arg(value.is_number(), "[config] ", key, " must be a number");
+          }
+          config.*member = value.get<T>();
+        },
+        entry.member);
+  }
+  return config;
+}
+
+std::string config_to_toml(const RunConfig& config) {
+  std::string text = "# flowinone run configuration: one key per line (flowinone train --config FILE)\n";
+  for (const auto& entry : key_table()) {
+    std::string value = get_config_value(config, entry.name);
+    if (std::holds_alternative<std::string RunConfig::*>(entry.member)) {
+      value = nlohmann::json(value).dump();  // a JSON string is a valid TOML basic string
+    }
+    text += std::string(entry.name) + " = " + value + "  # " + entry.help + "\n";
+  }
+  return text;
+}
+
+RunConfig load_preset(const std::string& name) {
+  for (const auto& [stem, text] : flowinone_presets()) {
+    if (stem == name) return config_from_toml(text, "preset " + name);
+  }
+  std::string valid;
+  for (const auto& preset : preset_names()) valid += (valid.empty() ? "" : ", ") + preset;
+  throw std::invalid_argument("[--preset] unknown preset '" + name + "' (valid: " + valid + ")");
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : flowinone_presets()) names.push_back(entry.first);
+  return names;
+}
+
+}  // namespace fi

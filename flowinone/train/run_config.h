@@ -1,0 +1,90 @@
+// The configuration of a run: everything needed to rebuild, train and sample a model.
+//
+// One flat set of keys, shared by the presets (configs/*.toml), `--set key=value` on the command
+// line, config.toml in a model directory, and the JSON in model.safetensors' metadata. Defaults
+// live here and nowhere else; config_keys() documents every key.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fi {
+
+struct RunConfig {
+  // Data: what flows into what.
+  std::string source = "gaussian";      // t = 0 distribution (a toy2d name)
+  std::string target = "checkerboard";  // t = 1 distribution (a toy2d name)
+  // Path.
+  std::string path = "straight";
+  double sigma = 0.0;
+  // Model.
+  std::string model = "mlp";
+  std::int64_t width = 256;
+  std::int64_t depth = 4;
+  std::int64_t time_dim = 32;
+  std::string activation = "silu";
+  // Optimization.
+  std::int64_t steps = 20000;
+  std::int64_t batch_size = 256;
+  std::string optimizer = "adamw";
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  std::int64_t warmup_steps = 500;
+  std::string lr_schedule = "cosine";
+  double min_lr_ratio = 0.05;
+  double grad_clip = 1.0;
+  double ema_decay = 0.999;
+  // Bookkeeping.
+  std::int64_t checkpoint_every = 2000;
+  std::int64_t log_every = 100;
+  std::int64_t seed = 0;
+  std::string device = "auto";
+  // Sampling defaults used by sample/eval/viz when the flags are not given.
+  std::string sample_solver = "euler";
+  std::int64_t sample_steps = 100;
+};
+
+struct ConfigKeyInfo {
+  std::string name;
+  std::string type;  // "string", "int" or "float"
+  std::string help;
+};
+
+/// Every key, in declaration order, with its type and a one-line description.
+const std::vector<ConfigKeyInfo>& config_keys();
+
+/// Sets one key from text ("256", "1e-3", "moons"). Throws std::invalid_argument naming the key
+/// and value when the key is unknown (listing the valid keys) or the text is not of its type.
+void set_config_value(RunConfig& config, const std::string& key, const std::string& value);
+
+/// Applies "key=value"; throws std::invalid_argument when there is no '='.
+void apply_config_assignment(RunConfig& config, const std::string& assignment);
+
+/// The value of a key as text.
+std::string get_config_value(const RunConfig& config, const std::string& key);
+
+/// Checks names (data sets, path, model, solver, ...) and ranges; throws std::invalid_argument
+/// naming the key.
+void validate_config(const RunConfig& config);
+
+nlohmann::json config_to_json(const RunConfig& config);
+/// Starts from the defaults and applies every member of `json`; unknown keys throw.
+RunConfig config_from_json(const nlohmann::json& json);
+
+/// config.toml text: one `key = value` line per key with its description as a comment.
+std::string config_to_toml(const RunConfig& config);
+/// Parses flat TOML (no tables); `source_name` (a path or preset name) is quoted in errors.
+/// Throws FileError for malformed TOML and std::invalid_argument for unknown keys or bad values.
+RunConfig config_from_toml(const std::string& text, const std::string& source_name);
+
+/// The preset with this name (configs/NAME.toml, embedded at build time); throws
+/// std::invalid_argument listing the preset names.
+RunConfig load_preset(const std::string& name);
+std::vector<std::string> preset_names();
+
+}  // namespace fi

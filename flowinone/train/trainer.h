@@ -1,0 +1,89 @@
+// Conditional flow-matching training.
+//
+// Each step draws a batch of source points x0 and target points x1, times t ~ U[0, 1), asks the
+// path for (x_t, u_t), and minimizes the mean squared error || v(x_t, t) - u_t ||^2 with Adam(W),
+// warm-up + cosine learning rate, gradient clipping and an EMA of the weights.
+//
+// Every random draw comes from one generator seeded by config.seed, and its state is part of the
+// checkpoint: a run resumed at step k ends with the same weights as one never stopped.
+// Checkpoints (DIR/checkpoint/state.safetensors) and the model files are written atomically every
+// checkpoint_every steps, at the end, and when should_stop() turns true.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <c10/core/Device.h>
+
+#include <map>
+#include <memory>
+
+#include "flowinone/io/safetensors.h"
+#include "flowinone/models/velocity_model.h"
+#include "flowinone/train/run_config.h"
+
+namespace fi {
+
+struct TrainProgress {
+  std::int64_t step = 0;         // optimizer steps done
+  std::int64_t total_steps = 0;
+  double loss = 0;               // mean loss over the steps since the last report
+  double learning_rate = 0;
+  double grad_norm = 0;          // before clipping, at the last step
+  double steps_per_second = 0;   // since the start of this process's training
+  double elapsed_seconds = 0;
+};
+
+struct TrainCallbacks {
+  /// Called every `report_every` steps and at the end.
+  std::function<void(const TrainProgress&)> on_progress;
+  std::int64_t report_every = 10;
+  /// Polled every step; true makes the trainer write a checkpoint and return.
+  std::function<bool()> should_stop;
+};
+
+struct TrainResult {
+  std::int64_t steps_done = 0;
+  double final_loss = 0;        // mean over the last log interval
+  double seconds = 0;           // training time in this process
+  bool stopped_early = false;   // should_stop() ended it
+};
+
+struct TrainOptions {
+  std::string out_dir;
+  bool resume = false;          // continue from out_dir/checkpoint
+  std::string device = "";      // overrides config.device when set
+};
+
+/// The training state and one optimizer step, for the benchmark and for custom loops; the
+/// checkpointing loop is train_flow_matching below.
+class FlowMatchingTrainer {
+ public:
+  FlowMatchingTrainer(const RunConfig& config, const c10::Device& device);
+  ~FlowMatchingTrainer();
+  FlowMatchingTrainer(const FlowMatchingTrainer&) = delete;
+  FlowMatchingTrainer& operator=(const FlowMatchingTrainer&) = delete;
+
+  /// One optimizer step; returns the batch loss (0-d, detached, on the device: reading it syncs).
+  torch::Tensor step();
+  std::int64_t steps_done() const;
+  double last_learning_rate() const;
+  double last_grad_norm() const;
+  /// The full state (model, optimizer, EMA, generator) as named tensors, and its inverse.
+  NamedTensors state() const;
+  void load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,
+                  const std::string& source);
+  /// A CPU copy of the model holding the EMA weights: the model to sample from.
+  VelocityModelPtr averaged_model() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// Trains the model the configuration describes into options.out_dir.
+TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& options,
+                                const TrainCallbacks& callbacks = {});
+
+}  // namespace fi

@@ -1,0 +1,131 @@
+// The command line's contract: exit status 2 with a one-line reason for bad usage or input.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Run run_cli(const std::string& arguments) {
+  const std::string command = std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
+  Run run;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buffer;
+  std::size_t got;
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), got);
+  const int status = ::pclose(pipe);
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+void expect_usage_error(const std::string& arguments, const std::string& mention) {
+  const Run run = run_cli(arguments);
+  EXPECT_EQ(run.status, 2) << arguments << "\n" << run.output;
+  EXPECT_EQ(run.output.rfind("error: ", 0), 0u) << run.output;
+  EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+  EXPECT_NE(run.output.find(mention), std::string::npos) << run.output;
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A tiny trained model shared by the tests below.
+const std::string& tiny_model() {
+  static const std::string dir = [] {
+    const std::string path = (fs::temp_directory_path() / "fi_cli_tiny_model").string();
+    fs::remove_all(path);
+    const Run run = run_cli("train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
+                            "--seed 4 --device cpu --out " + path);
+    EXPECT_EQ(run.status, 0) << run.output;
+    return path;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST(Cli, VersionAndHelp) {
+  const Run version = run_cli("--version");
+  EXPECT_EQ(version.status, 0);
+  EXPECT_NE(version.output.find("LibTorch"), std::string::npos) << version.output;
+  EXPECT_NE(version.output.find("CUDA available"), std::string::npos);
+  for (const char* command : {"", "train ", "sample ", "eval ", "viz ", "bench "}) {
+    const Run help = run_cli(std::string(command) + "--help");
+    EXPECT_EQ(help.status, 0) << command;
+    EXPECT_NE(help.output.find("--"), std::string::npos) << command;
+  }
+}
+
+TEST(Cli, BadUsageExitsTwoWithOneLine) {
+  expect_usage_error("train --preset no-such-thing --out /tmp/fi_cli_never", "no-such-thing");
+  expect_usage_error("sample --model " + tiny_model() + " --n 0 --out /tmp/fi_cli_never.png", "--n");
+  expect_usage_error("sample --model /nonexistent/fi_model --out /tmp/fi_cli_never.png",
+                     "/nonexistent/fi_model");
+  expect_usage_error("eval --model " + tiny_model() + " --steps abc", "--steps");
+  expect_usage_error("eval --model " + tiny_model() + " --solver leapfrog", "leapfrog");
+  expect_usage_error("train --preset checkerboard --set colour=red --out /tmp/fi_cli_never", "colour");
+  expect_usage_error("bench nothing", "nothing");
+  expect_usage_error("frobnicate", "frobnicate");
+  EXPECT_FALSE(fs::exists("/tmp/fi_cli_never"));
+  EXPECT_FALSE(fs::exists("/tmp/fi_cli_never.png"));
+}
+
+TEST(Cli, RefusesToOverwriteAModelWithoutForce) {
+  expect_usage_error("train --preset checkerboard --steps 5 --out " + tiny_model(), "--resume");
+}
+
+TEST(Cli, SameSeedSameSamples) {
+  const std::string a = (fs::temp_directory_path() / "fi_cli_a.csv").string();
+  const std::string b = (fs::temp_directory_path() / "fi_cli_b.csv").string();
+  for (const auto& out : {a, b}) {
+    const Run run = run_cli("sample --model " + tiny_model() + " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
+    ASSERT_EQ(run.status, 0) << run.output;
+  }
+  const std::string text = read(a);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 501);
+  EXPECT_EQ(text, read(b));
+}
+
+TEST(Cli, EvalPrintsJsonOnTheLastLine) {
+  const Run run = run_cli("eval --model " + tiny_model() + " --n 300 --solver dopri5 --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  std::string last = run.output;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
+  EXPECT_EQ(last.front(), '{');
+  for (const char* key : {"\"in_square_fraction\"", "\"square_balance\"", "\"w2\"", "\"nfe\"",
+                          "\"solver\":\"dopri5\"", "\"n\":300", "\"seconds\""}) {
+    EXPECT_NE(last.find(key), std::string::npos) << key << " in " << last;
+  }
+}
+
+TEST(Cli, SampleAndVizWritePictures) {
+  const std::string dir = (fs::temp_directory_path() / "fi_cli_pictures").string();
+  fs::remove_all(dir);
+  Run run = run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_TRUE(fs::exists(dir + "/s.png"));
+  EXPECT_TRUE(fs::exists(dir + "/s.csv"));
+  run = run_cli("viz --model " + tiny_model() + " --n 1000 --particles 50 --frames 5 --steps 5 --out " + dir);
+  ASSERT_EQ(run.status, 0) << run.output;
+  for (const char* file : {"density.png", "trajectories.png", "vector_field.png", "flow.gif"}) {
+    EXPECT_GT(fs::file_size(dir + "/" + file), 100u) << file;
+  }
+  fs::remove_all(dir);
+}

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "flowinone/core/errors.h"
+#include "flowinone/train/run_config.h"
+
+TEST(RunConfig, TomlAndJsonRoundTripEveryKey) {
+  fi::RunConfig config;
+  config.target = "moons";
+  config.sigma = 0.125;
+  config.width = 64;
+  config.lr = 3.5e-4;
+  const fi::RunConfig from_toml = fi::config_from_toml(fi::config_to_toml(config), "test");
+  const fi::RunConfig from_json = fi::config_from_json(fi::config_to_json(config));
+  for (const auto& key : fi::config_keys()) {
+    EXPECT_EQ(fi::get_config_value(from_toml, key.name), fi::get_config_value(config, key.name))
+        << key.name;
+    EXPECT_EQ(fi::get_config_value(from_json, key.name), fi::get_config_value(config, key.name))
+        << key.name;
+  }
+}
+
+TEST(RunConfig, SetChecksKeysAndTypes) {
+  fi::RunConfig config;
+  fi::apply_config_assignment(config, "sigma=0.1");
+  EXPECT_DOUBLE_EQ(config.sigma, 0.1);
+  fi::apply_config_assignment(config, "width=32");
+  EXPECT_EQ(config.width, 32);
+  EXPECT_THROW(fi::apply_config_assignment(config, "width=wide"), std::invalid_argument);
+  EXPECT_THROW(fi::apply_config_assignment(config, "width=3.5"), std::invalid_argument);
+  EXPECT_THROW(fi::apply_config_assignment(config, "sigma=nan"), std::invalid_argument);
+  EXPECT_THROW(fi::apply_config_assignment(config, "no_equals_sign"), std::invalid_argument);
+  try {
+    fi::apply_config_assignment(config, "colour=red");
+    FAIL();
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("colour"), std::string::npos);
+    EXPECT_NE(std::string(error.what()).find("sigma"), std::string::npos);  // lists valid keys
+  }
+}
+
+TEST(RunConfig, ValidationNamesTheKey) {
+  fi::RunConfig config;
+  EXPECT_NO_THROW(fi::validate_config(config));
+  auto expect_invalid = [](fi::RunConfig c, const std::string& key) {
+    try {
+      fi::validate_config(c);
+      FAIL() << key;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+    }
+  };
+  fi::RunConfig bad = config;
+  bad.target = "cheese";
+  expect_invalid(bad, "target");
+  bad = config;
+  bad.steps = 0;
+  expect_invalid(bad, "steps");
+  bad = config;
+  bad.sample_solver = "leapfrog";
+  expect_invalid(bad, "leapfrog");
+  bad = config;
+  bad.time_dim = 3;
+  expect_invalid(bad, "time_dim");
+}
+
+TEST(RunConfig, MalformedTomlIsAFileError) {
+  EXPECT_THROW(fi::config_from_toml("width = = 3", "bad.toml"), fi::FileError);
+  EXPECT_THROW(fi::config_from_toml("[table]\nwidth = 3", "bad.toml"), std::invalid_argument);
+  EXPECT_THROW(fi::config_from_toml("unknown_key = 3", "bad.toml"), std::invalid_argument);
+}
+
+TEST(RunConfig, PresetsLoadAndValidate) {
+  const auto names = fi::preset_names();
+  ASSERT_FALSE(names.empty());
+  for (const auto& name : names) EXPECT_NO_THROW(fi::validate_config(fi::load_preset(name))) << name;
+  EXPECT_EQ(fi::load_preset("checkerboard").target, "checkerboard");
+  EXPECT_EQ(fi::load_preset("checkerboard-fine").target, "checkerboard-fine");
+  EXPECT_THROW(fi::load_preset("no-such-preset"), std::invalid_argument);
+}

@@ -1,0 +1,133 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "flowinone/core/random.h"
+#include "flowinone/data/toy2d.h"
+#include "flowinone/eval/metrics2d.h"
+#include "flowinone/io/safetensors.h"
+#include "flowinone/solvers/generate.h"
+#include "flowinone/train/model_dir.h"
+#include "flowinone/train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fi::RunConfig small_config(std::int64_t steps) {
+  fi::RunConfig config;
+  config.target = "checkerboard";
+  config.width = 64;
+  config.depth = 3;
+  config.steps = steps;
+  config.batch_size = 256;
+  config.lr = 3e-3;
+  config.warmup_steps = 20;
+  config.ema_decay = 0.99;
+  config.checkpoint_every = 1000000;
+  config.log_every = 10;
+  config.seed = 3;
+  config.device = "cpu";
+  return config;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("fi_trainer_" + name);
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+double in_square_fraction(const fi::VelocityModelPtr& model, const fi::RunConfig& config) {
+  fi::SolveOptions options;
+  options.num_steps = 50;
+  const auto samples = fi::generate(model, config, 4000, 11, options, torch::kCPU).x;
+  return fi::checkerboard_metrics(samples, fi::Checkerboard(4)).in_square_fraction;
+}
+
+}  // namespace
+
+TEST(Trainer, ShortRunLowersLossAndLearnsTheBoard) {
+  const fi::RunConfig config = small_config(800);
+  fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+  const double untrained = in_square_fraction(trainer.averaged_model(), config);
+  double first_losses = 0, last_losses = 0;
+  for (int i = 0; i < 800; ++i) {
+    const double loss = trainer.step().item<double>();
+    if (i < 50) first_losses += loss;
+    if (i >= 750) last_losses += loss;
+  }
+  EXPECT_LT(last_losses, 0.8 * first_losses);
+  const double trained = in_square_fraction(trainer.averaged_model(), config);
+  EXPECT_GT(trained, untrained + 0.2) << "untrained " << untrained << " trained " << trained;
+  EXPECT_GT(trained, 0.8);
+}
+
+TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
+  const std::string straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
+  fi::TrainOptions options;
+  options.out_dir = straight;
+  fi::train_flow_matching(small_config(40), options);
+
+  options.out_dir = resumed;
+  fi::TrainCallbacks stop_early;
+  int polls = 0;
+  stop_early.should_stop = [&] { return ++polls > 17; };  // stops after 17 steps
+  const auto partial = fi::train_flow_matching(small_config(40), options, stop_early);
+  EXPECT_TRUE(partial.stopped_early);
+  EXPECT_EQ(partial.steps_done, 17);
+  options.resume = true;
+  const auto rest = fi::train_flow_matching(small_config(40), options);
+  EXPECT_EQ(rest.steps_done, 40);
+
+  const auto a = fi::load_safetensors(straight + "/model.safetensors").tensors;
+  const auto b = fi::load_safetensors(resumed + "/model.safetensors").tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+  const auto state_a = fi::load_safetensors(straight + "/checkpoint/state.safetensors").tensors;
+  const auto state_b = fi::load_safetensors(resumed + "/checkpoint/state.safetensors").tensors;
+  for (const auto& [name, tensor] : state_a) EXPECT_TRUE(torch::equal(tensor, state_b.at(name))) << name;
+  fs::remove_all(straight);
+  fs::remove_all(resumed);
+}
+
+TEST(Trainer, ResumeRefusesAChangedConfiguration) {
+  const std::string dir = fresh_dir("changed");
+  fi::TrainOptions options;
+  options.out_dir = dir;
+  fi::train_flow_matching(small_config(5), options);
+  options.resume = true;
+  fi::RunConfig changed = small_config(10);
+  changed.width = 32;
+  EXPECT_THROW(fi::train_flow_matching(changed, options), std::invalid_argument);
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
+  const std::string dir = fresh_dir("load");
+  fi::TrainOptions options;
+  options.out_dir = dir;
+  fi::train_flow_matching(small_config(20), options);
+  EXPECT_TRUE(fs::exists(dir + "/config.toml"));
+  EXPECT_TRUE(fs::exists(dir + "/train_log.csv"));
+  const fi::LoadedModel a = fi::load_model_dir(dir, torch::kCPU);
+  const fi::LoadedModel b = fi::load_model_dir(dir, torch::kCPU);
+  EXPECT_EQ(a.step, 20);
+  EXPECT_EQ(a.config.width, 64);
+  fi::SolveOptions solve;
+  solve.num_steps = 10;
+  const auto x = fi::generate(a.model, a.config, 100, 5, solve, torch::kCPU).x;
+  const auto y = fi::generate(b.model, b.config, 100, 5, solve, torch::kCPU).x;
+  const auto z = fi::generate(b.model, b.config, 100, 6, solve, torch::kCPU).x;
+  EXPECT_TRUE(torch::equal(x, y));
+  EXPECT_FALSE(torch::equal(x, z));
+  fs::remove_all(dir);
+}
+
+TEST(Trainer, LoadRejectsMissingDirectoryAndForeignFiles) {
+  EXPECT_THROW(fi::load_model_dir("/nonexistent/fi_model", torch::kCPU), fi::FileError);
+  const std::string dir = fresh_dir("foreign");
+  fs::create_directories(dir);
+  fi::save_safetensors(dir + "/model.safetensors", {{"w", torch::zeros({2})}});
+  EXPECT_THROW(fi::load_model_dir(dir, torch::kCPU), fi::FileError);
+  fs::remove_all(dir);
+}

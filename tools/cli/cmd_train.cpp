@@ -1,0 +1,122 @@
+// flowinone train: train a model from a preset or config file into a model directory.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "flowinone/core/atomic_file.h"
+#include "flowinone/core/errors.h"
+#include "flowinone/train/checkpoint.h"
+#include "flowinone/train/trainer.h"
+#include "progress_bar.h"
+
+namespace fi::cli {
+
+namespace {
+
+struct TrainFlags {
+  std::string preset;
+  std::string config_file;
+  std::vector<std::string> assignments;
+  std::string out;
+  std::int64_t seed = -1;
+  std::int64_t steps = 0;
+  std::string device;
+  bool resume = false;
+  bool force = false;
+  bool json = false;
+};
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+extern "C" void request_stop(int) {
+  g_stop_requested = 1;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+
+RunConfig resolve_config(const TrainFlags& flags) {
+  check_arg(flags.preset.empty() || flags.config_file.empty(),
+            "[train] give --preset or --config, not both");
+  RunConfig config;
+  if (!flags.preset.empty()) {
+    config = load_preset(flags.preset);
+  } else if (!flags.config_file.empty()) {
+    config = config_from_toml(read_file(flags.config_file, 1 << 20), flags.config_file);
+  } else if (flags.resume) {
+    config = load_checkpoint(flags.out).config;
+  } else {
+    throw std::invalid_argument("[train] give --preset NAME or --config FILE (presets: " + [] {
+      std::string names;
+      for (const auto& name : preset_names()) names += (names.empty() ? "" : ", ") + name;
+      return names;
+    }() + ")");
+  }
+  for (const auto& assignment : flags.assignments) apply_config_assignment(config, assignment);
+  if (flags.seed >= 0) config.seed = flags.seed;
+  if (flags.steps > 0) config.steps = flags.steps;
+  if (!flags.device.empty()) config.device = flags.device;
+  validate_config(config);
+  return config;
+}
+
+void run_train(const TrainFlags& flags) {
+  const RunConfig config = resolve_config(flags);
+  const bool has_model = std::filesystem::exists(flags.out + "/model.safetensors");
+  check_arg(!has_model || flags.resume || flags.force, "[--out] ", flags.out,
+            " already holds a trained model: add --resume to continue it or --force to overwrite");
+  g_stop_requested = 0;
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+
+  ProgressBar bar(std::max<std::int64_t>(1, config.steps / 20));
+  TrainCallbacks callbacks;
+  callbacks.report_every = 10;
+  callbacks.on_progress = [&](const TrainProgress& p) { bar.update(p); };
+  callbacks.should_stop = [] { return g_stop_requested != 0; };
+  TrainOptions options;
+  options.out_dir = flags.out;
+  options.resume = flags.resume;
+  const TrainResult result = train_flow_matching(config, options, callbacks);
+  bar.finish();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (result.stopped_early) {
+    std::cerr << "stopped at step " << result.steps_done << "; checkpoint written to " << flags.out
+              << " (continue with --resume)\n";
+  } else {
+    std::cerr << "trained " << result.steps_done << " steps in " << result.seconds << " s; model in "
+              << flags.out << "\n";
+  }
+  if (flags.json) {
+    nlohmann::json json = {{"steps", result.steps_done},
+                           {"final_loss", result.final_loss},
+                           {"seconds", result.seconds},
+                           {"stopped_early", result.stopped_early},
+                           {"out", flags.out}};
+    std::cout << json.dump() << std::endl;
+  }
+  if (result.stopped_early) std::exit(130);  // the conventional status after SIGINT
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& parent) {
+  auto flags = std::make_shared<TrainFlags>();
+  CLI::App* app = parent.add_subcommand("train", "train a model into a model directory");
+  app->add_option("--preset", flags->preset, "named configuration (configs/NAME.toml)");
+  app->add_option("--config", flags->config_file, "configuration file (TOML, flat keys)");
+  app->add_option("--set", flags->assignments, "override a configuration key: key=value")
+      ->take_all();
+  app->add_option("--out", flags->out, "model directory to write")->required();
+  app->add_option("--seed", flags->seed, "seed of every random draw")->check(CLI::NonNegativeNumber);
+  app->add_option("--steps", flags->steps, "optimizer steps")->check(CLI::PositiveNumber);
+  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N");
+  app->add_flag("--resume", flags->resume, "continue from the directory's checkpoint");
+  app->add_flag("--force", flags->force, "overwrite a model already in --out");
+  app->add_flag("--json", flags->json, "print a JSON summary as the last line");
+  return {app, [flags] { run_train(*flags); }};
+}
+
+}  // namespace fi::cli

@@ -1,0 +1,105 @@
+// flowinone viz: pictures of a trained 2D model: densities, trajectories, the vector field over
+// time, and an animation of particles flowing from the source to the data.
+#include <iostream>
+
+#include "commands.h"
+#include "flowinone/core/atomic_file.h"
+#include "flowinone/core/runtime.h"
+#include "flowinone/io/gif.h"
+#include "flowinone/io/png.h"
+#include "flowinone/solvers/generate.h"
+#include "flowinone/train/model_dir.h"
+#include "flowinone/viz/plots2d.h"
+#include "solver_flags.h"
+
+namespace fi::cli {
+
+namespace {
+
+struct VizFlags {
+  std::string model;
+  std::string out;
+  std::int64_t n = 10000;
+  std::int64_t particles = 300;
+  std::int64_t frames = 60;
+  SolverFlags solver;
+  std::int64_t seed = 1;
+  std::string device = "auto";
+};
+
+std::string fixed2(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", value);
+  return text;
+}
+
+void run_viz(const VizFlags& flags) {
+  const c10::Device device = parse_device(flags.device);
+  LoadedModel loaded = load_model_dir(flags.model, device);
+  ensure_directory(flags.out);
+  const std::uint64_t seed = static_cast<std::uint64_t>(flags.seed);
+  const VelocityFn velocity = model_velocity(loaded.model);
+
+  // Densities of model samples, data and source.
+  SolveOptions options = make_solve_options(flags.solver, loaded.config);
+  const Solution samples = generate(loaded.model, loaded.config, flags.n, seed, options, device);
+  write_png(flags.out + "/density.png",
+            side_by_side({density_image(sample_source(loaded.config, flags.n, seed, device)),
+                          density_image(samples.x),
+                          density_image(sample_target(loaded.config, flags.n, seed + 1))},
+                         {"source (t=0)", "model (t=1)", "data"}));
+
+  // Trajectories of a few hundred particles, recorded at every step of a fixed-step solver.
+  SolveOptions recorded = options;
+  if (recorded.solver == SolverKind::kDopri5) recorded.solver = SolverKind::kRk4;
+  recorded.record_trajectory = true;
+  const Solution paths = generate(loaded.model, loaded.config, flags.particles, seed, recorded, device);
+  write_png(flags.out + "/trajectories.png", trajectories_image(paths.trajectory));
+
+  // The vector field at five times.
+  std::vector<Image> fields;
+  std::vector<std::string> titles;
+  for (double t : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+    fields.push_back(vector_field_image(velocity, t, 24, PlotOptions{4.5, 360}));
+    titles.push_back("t = " + fixed2(t));
+  }
+  write_png(flags.out + "/vector_field.png", side_by_side(fields, titles));
+
+  // The animation: many particles, one frame per Euler step.
+  SolveOptions animation;
+  animation.solver = SolverKind::kEuler;
+  animation.num_steps = static_cast<int>(flags.frames);
+  animation.record_trajectory = true;
+  const Solution flow =
+      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.n, 3000), seed, animation, device);
+  write_gif(flags.out + "/flow.gif", flow_frames(flow.trajectory, flow.times, PlotOptions{4.5, 360}), 6);
+
+  std::cerr << "wrote density.png, trajectories.png, vector_field.png and flow.gif to " << flags.out
+            << "\n";
+}
+
+}  // namespace
+
+Command add_viz_command(CLI::App& parent) {
+  auto flags = std::make_shared<VizFlags>();
+  CLI::App* app = parent.add_subcommand("viz", "draw a 2D model's densities, paths and field");
+  app->add_option("--model", flags->model, "model directory")->required();
+  app->add_option("--out", flags->out, "directory for the pictures")->required();
+  app->add_option("--n", flags->n, "samples in the density pictures")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
+      ->capture_default_str();
+  app->add_option("--particles", flags->particles, "particles in trajectories.png")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000}))
+      ->capture_default_str();
+  app->add_option("--frames", flags->frames, "frames (Euler steps) in flow.gif")
+      ->check(CLI::Range(std::int64_t{2}, std::int64_t{1000}))
+      ->capture_default_str();
+  add_solver_flags(*app, flags->solver);
+  app->add_option("--seed", flags->seed, "seed of the source draws")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  return {app, [flags] { run_viz(*flags); }};
+}
+
+}  // namespace fi::cli

@@ -1,0 +1,23 @@
+// The subcommands of the flowinone program. Each add_*_command declares its flags in one table
+// (CLI11 options filling an options struct) and returns the function that runs it after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace fi::cli {
+
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<void()> run;
+};
+
+Command add_train_command(CLI::App& parent);
+Command add_sample_command(CLI::App& parent);
+Command add_eval_command(CLI::App& parent);
+Command add_viz_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
+
+}  // namespace fi::cli
