@@ -12,14 +12,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct CliRun {
   int status = -1;
   std::string output;  // stdout and stderr together
 };
 
-Run run_cli(const std::string& arguments) {
+CliRun run_cli(const std::string& arguments) {
   const std::string command = std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
-  Run run;
+  CliRun run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return run;
   std::array<char, 4096> buffer;
@@ -31,7 +31,7 @@ Run run_cli(const std::string& arguments) {
 }
 
 void expect_usage_error(const std::string& arguments, const std::string& mention) {
-  const Run run = run_cli(arguments);
+  const CliRun run = run_cli(arguments);
   EXPECT_EQ(run.status, 2) << arguments << "\n" << run.output;
   EXPECT_EQ(run.output.rfind("error: ", 0), 0u) << run.output;
   EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
@@ -50,7 +50,7 @@ const std::string& tiny_model() {
   static const std::string dir = [] {
     const std::string path = (fs::temp_directory_path() / "fi_cli_tiny_model").string();
     fs::remove_all(path);
-    const Run run = run_cli("train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
+    const CliRun run = run_cli("train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
                             "--seed 4 --device cpu --out " + path);
     EXPECT_EQ(run.status, 0) << run.output;
     return path;
@@ -61,12 +61,12 @@ const std::string& tiny_model() {
 }  // namespace
 
 TEST(Cli, VersionAndHelp) {
-  const Run version = run_cli("--version");
+  const CliRun version = run_cli("--version");
   EXPECT_EQ(version.status, 0);
   EXPECT_NE(version.output.find("LibTorch"), std::string::npos) << version.output;
   EXPECT_NE(version.output.find("CUDA available"), std::string::npos);
   for (const char* command : {"", "train ", "sample ", "eval ", "viz ", "bench "}) {
-    const Run help = run_cli(std::string(command) + "--help");
+    const CliRun help = run_cli(std::string(command) + "--help");
     EXPECT_EQ(help.status, 0) << command;
     EXPECT_NE(help.output.find("--"), std::string::npos) << command;
   }
@@ -94,7 +94,7 @@ TEST(Cli, SameSeedSameSamples) {
   const std::string a = (fs::temp_directory_path() / "fi_cli_a.csv").string();
   const std::string b = (fs::temp_directory_path() / "fi_cli_b.csv").string();
   for (const auto& out : {a, b}) {
-    const Run run = run_cli("sample --model " + tiny_model() + " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
+    const CliRun run = run_cli("sample --model " + tiny_model() + " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
     ASSERT_EQ(run.status, 0) << run.output;
   }
   const std::string text = read(a);
@@ -103,7 +103,7 @@ TEST(Cli, SameSeedSameSamples) {
 }
 
 TEST(Cli, EvalPrintsJsonOnTheLastLine) {
-  const Run run = run_cli("eval --model " + tiny_model() + " --n 300 --solver dopri5 --json");
+  const CliRun run = run_cli("eval --model " + tiny_model() + " --n 300 --solver dopri5 --json");
   ASSERT_EQ(run.status, 0) << run.output;
   std::string last = run.output;
   while (!last.empty() && last.back() == '\n') last.pop_back();
@@ -118,7 +118,7 @@ TEST(Cli, EvalPrintsJsonOnTheLastLine) {
 TEST(Cli, SampleAndVizWritePictures) {
   const std::string dir = (fs::temp_directory_path() / "fi_cli_pictures").string();
   fs::remove_all(dir);
-  Run run = run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
+  CliRun run = run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_TRUE(fs::exists(dir + "/s.png"));
   EXPECT_TRUE(fs::exists(dir + "/s.csv"));

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/eval/metrics2d.h"
