@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include <bitset>
+
 #include "flowinone/io/gif.h"
 #include "flowinone/viz/bitmap_font.h"
 #include "flowinone/viz/canvas.h"
@@ -136,7 +138,7 @@ TEST(Plots2d, FontHasGlyphsForLabelsAndMeasuresText) {
   for (char c : std::string("datmoelDATA t=0.5:()-")) {
     if (c == ' ') continue;
     int bits = 0;
-    for (std::uint8_t row : fi::glyph_rows(c)) bits += __builtin_popcount(row);
+    for (std::uint8_t row : fi::glyph_rows(c)) bits += int(std::bitset<8>(row).count());
     EXPECT_GT(bits, 0) << c;
   }
   EXPECT_NE(fi::glyph_rows('a'), fi::glyph_rows('b'));

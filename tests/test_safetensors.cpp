@@ -125,6 +125,9 @@ TEST(Safetensors, HostileFilesAreFileErrors) {
                     "overlap");
   expect_file_error(make_file(R"({"a":{"dtype":"F32","shape":[2]}})", data), "data_offsets");
   expect_file_error(make_file(R"({"__metadata__":{"k":3}})", data), "metadata 'k'");
+  expect_file_error(make_file(R"({"m":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})",
+                              std::string("\x01\x07", 2)),
+                    "holds the byte 7");
 }
 
 TEST(Safetensors, LoadNamesThePathAndMissingFilesFail) {

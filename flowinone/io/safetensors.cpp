@@ -172,6 +172,13 @@ SafetensorsContents decode(const std::string& bytes, const std::string& source, 
   }
 
   for (const Entry& entry : entries) {
+    if (entry.dtype->type == torch::kBool) {
+      // Any byte other than 0 or 1 would be an invalid bool inside the tensor.
+      for (std::uint64_t i = entry.begin; i < entry.end; ++i) {
+        check_file(std::uint8_t(data[i]) <= 1, where, "tensor '", entry.name, "' holds the byte ",
+                   int(std::uint8_t(data[i])), " in a BOOL tensor");
+      }
+    }
     torch::Tensor tensor =
         torch::empty(entry.shape, torch::TensorOptions().dtype(entry.dtype->type));
     if (entry.end > entry.begin) {
