@@ -14,4 +14,7 @@ namespace fi {
 void write_gif(const std::string& path, const std::vector<Image>& frames,
                int delay_centiseconds = 5);
 
+/// The bytes write_gif writes.
+std::string encode_gif(const std::vector<Image>& frames, int delay_centiseconds = 5);
+
 }  // namespace fi

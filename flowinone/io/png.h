@@ -21,4 +21,9 @@ std::string encode_png(const Image& image, const std::map<std::string, std::stri
 /// before allocating. Throws FileError naming the path.
 Image read_png(const std::string& path);
 
+/// Decodes PNG bytes with the same checks as read_png; `source` names them in errors. When
+/// `text` is given it receives the tEXt/zTXt/iTXt entries.
+Image decode_png(const std::string& bytes, const std::string& source,
+                 std::map<std::string, std::string>* text = nullptr);
+
 }  // namespace fi

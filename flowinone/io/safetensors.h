@@ -19,8 +19,8 @@ namespace fi {
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
 struct SafetensorsContents {
-  std::map<std::string, torch::Tensor> tensors;   // CPU, contiguous
-  std::map<std::string, std::string> metadata;    // the "__metadata__" entries
+  std::map<std::string, torch::Tensor> tensors;  // CPU, contiguous
+  std::map<std::string, std::string> metadata;   // the "__metadata__" entries
 };
 
 /// Serializes tensors (any device; copied to CPU) and string metadata to bytes.

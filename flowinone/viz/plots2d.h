@@ -15,8 +15,8 @@
 namespace fi {
 
 struct PlotOptions {
-  double extent = 4.5;   // plot [-extent, extent]^2
-  int size = 512;        // output width and height in pixels
+  double extent = 4.5;  // plot [-extent, extent]^2
+  int size = 512;       // output width and height in pixels
 };
 
 /// 2D histogram of `points` as a heat map (log-scaled counts), RGB.
