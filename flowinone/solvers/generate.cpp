@@ -7,10 +7,15 @@
 namespace fi {
 
 VelocityFn model_velocity(const VelocityModelPtr& model) {
-  return [model](const torch::Tensor& x, double t) {
+  const auto parameters = model->parameters();
+  const c10::Device device = parameters.empty() ? c10::Device(c10::kCPU) : parameters[0].device();
+  return [model, device](const torch::Tensor& x, double t) {
     torch::NoGradGuard no_grad;
-    const torch::Tensor times = torch::full({x.size(0)}, t, x.options().dtype(torch::kFloat32));
-    return model->forward(x, times);
+    // Callers such as the plots hand CPU tensors to a model that may live on a GPU.
+    const torch::Tensor input = x.device() == device ? x : x.to(device);
+    const torch::Tensor times = torch::full({x.size(0)}, t, input.options().dtype(torch::kFloat32));
+    const torch::Tensor velocity = model->forward(input, times);
+    return x.device() == device ? velocity : velocity.to(x.device());
   };
 }
 
