@@ -58,7 +58,7 @@ double wasserstein2(const torch::Tensor& a, const torch::Tensor& b) {
   const std::int64_t n = a.size(0), d = a.size(1);
   const at::Tensor pa = a.detach().to(at::kCPU, at::kDouble).contiguous();
   const at::Tensor pb = b.detach().to(at::kCPU, at::kDouble).contiguous();
-  check_arg((at::isfinite(pa).all().item<bool>()) && at::isfinite(pb).all().item<bool>(),
+  check_arg(at::isfinite(pa).all().item<bool>() && at::isfinite(pb).all().item<bool>(),
             "[wasserstein2] point sets hold non-finite values");
   const double* x = pa.data_ptr<double>();
   const double* y = pb.data_ptr<double>();
