@@ -54,6 +54,55 @@ double greedy_cost(const std::vector<double>& cost, std::int64_t n) {
   return total;
 }
 
+// Reference twin: the textbook O(n^3) Hungarian method, rows added one at a time, with row
+// potentials u, column potentials v and a Dijkstra-like sweep; column 0 is a sentinel.
+double hungarian_minimum(const std::vector<double>& cost, std::int64_t n) {
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> u(n + 1, 0), v(n + 1, 0);
+  std::vector<std::int64_t> row_of(n + 1, 0), way(n + 1, 0);
+  for (std::int64_t i = 1; i <= n; ++i) {
+    row_of[0] = i;
+    std::int64_t j0 = 0;
+    std::vector<double> min_to(n + 1, inf);
+    std::vector<bool> used(n + 1, false);
+    do {
+      used[j0] = true;
+      const std::int64_t i0 = row_of[j0];
+      double delta = inf;
+      std::int64_t j1 = 0;
+      for (std::int64_t j = 1; j <= n; ++j) {
+        if (used[j]) continue;
+        const double reduced = cost[(i0 - 1) * n + (j - 1)] - u[i0] - v[j];
+        if (reduced < min_to[j]) {
+          min_to[j] = reduced;
+          way[j] = j0;
+        }
+        if (min_to[j] < delta) {
+          delta = min_to[j];
+          j1 = j;
+        }
+      }
+      for (std::int64_t j = 0; j <= n; ++j) {
+        if (used[j]) {
+          u[row_of[j]] += delta;
+          v[j] -= delta;
+        } else {
+          min_to[j] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (row_of[j0] != 0);
+    do {
+      const std::int64_t j1 = way[j0];
+      row_of[j0] = row_of[j1];
+      j0 = j1;
+    } while (j0 != 0);
+  }
+  double total = 0;
+  for (std::int64_t j = 1; j <= n; ++j) total += cost[(row_of[j] - 1) * n + (j - 1)];
+  return total;
+}
+
 }  // namespace
 
 TEST(LinearAssignment, MatchesBruteForceOnSmallProblems) {
@@ -101,6 +150,35 @@ TEST(LinearAssignment, LargeProblemBeatsIdentityAndGreedy) {
       const double now = cost[i * n + assignment[i]] + cost[k * n + assignment[k]];
       const double swapped = cost[i * n + assignment[k]] + cost[k * n + assignment[i]];
       ASSERT_LE(now, swapped + 1e-9) << "rows " << i << " and " << k;
+    }
+  }
+}
+
+TEST(LinearAssignment, MatchesAReferenceHungarianOnMidSizeProblems) {
+  // Sizes past the auction threshold; ties, offsets and plain noise.
+  std::mt19937_64 rng(13);
+  std::normal_distribution<double> normal;
+  std::uniform_int_distribution<int> small_int(0, 4);
+  for (const std::int64_t n : {63, 64, 150}) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::vector<double> cost(n * n);
+      std::vector<double> a(2 * n), b(2 * n);
+      for (auto& x : a) x = normal(rng);
+      for (auto& x : b) x = normal(rng) + 1.5;
+      for (std::int64_t i = 0; i < n; ++i) {
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double dx = a[2 * i] - b[2 * j], dy = a[2 * i + 1] - b[2 * j + 1];
+          double& c = cost[i * n + j];
+          c = kind == 0   ? small_int(rng)
+              : kind == 1 ? dx * dx + dy * dy
+              : kind == 2 ? 1.0
+                          : normal(rng);
+        }
+      }
+      const auto assignment = fi::solve_linear_assignment(cost, n);
+      ASSERT_TRUE(is_permutation(assignment, n)) << "n = " << n << ", kind " << kind;
+      EXPECT_NEAR(total_cost(cost, n, assignment), hungarian_minimum(cost, n), 1e-8)
+          << "n = " << n << ", kind " << kind;
     }
   }
 }

@@ -1,8 +1,14 @@
 // Linear assignment by shortest augmenting paths (Jonker and Volgenant, 1987).
 //
 // Only column potentials v are stored; a row's potential is implicit, min_j (c_ij - v_j), and an
-// assigned pair always attains it. Column reduction assigns most rows at once; every row left free
-// is then joined by one Dijkstra search over the reduced costs, which keeps the invariant.
+// assigned pair always attains it, so a complete assignment is optimal (the potentials certify
+// it). The phases:
+//   1. row and column reduction: first potentials and a partial assignment;
+//   2. (n >= 64) an epsilon-scaling auction that only serves to bring v close to optimal, then a
+//      fresh assignment of each row to a free column at its minimum;
+//   3. augmenting row reduction (an auction with epsilon 0) for the rows still free;
+//   4. one Dijkstra search per remaining free row, exact whatever the earlier phases left.
+// Phases 2 and 3 are heuristics with bounded work; only 4 is needed for exactness.
 #include "flowinone/couplings/linear_assignment.h"
 
 #include <algorithm>
@@ -16,6 +22,8 @@ namespace fi {
 namespace {
 
 constexpr std::int64_t kUnassigned = -1;
+// Below this size the plain reductions and Dijkstra are fast enough and the auction only costs.
+constexpr std::int64_t kMinAuctionSize = 64;
 
 class AssignmentSolver {
  public:
@@ -32,6 +40,10 @@ class AssignmentSolver {
 
   std::vector<std::int64_t> solve() {
     reduce_columns();
+    if (n_ >= kMinAuctionSize) {
+      run_auction();
+      assign_row_minima();
+    }
     std::vector<std::int64_t> free_rows;
     for (std::int64_t row = 0; row < n_; ++row) {
       if (column_of_row_[row] == kUnassigned) free_rows.push_back(row);
@@ -81,6 +93,85 @@ class AssignmentSolver {
     }
   }
 
+  // The cheapest and second cheapest reduced cost c_ij - v_j of a row, and their columns.
+  struct RowMinima {
+    double best, second;
+    std::int64_t best_column, second_column;
+  };
+  RowMinima row_minima(std::int64_t row) const {
+    const double* c = row_costs(row);
+    RowMinima m{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(), 0,
+                0};
+    for (std::int64_t j = 0; j < n_; ++j) {
+      const double h = c[j] - v_[j];
+      if (h < m.second) {
+        if (h >= m.best) {
+          m.second = h;
+          m.second_column = j;
+        } else {
+          m.second = m.best;
+          m.second_column = m.best_column;
+          m.best = h;
+          m.best_column = j;
+        }
+      }
+    }
+    return m;
+  }
+
+  // Epsilon-scaling auction (Bertsekas): only its potentials v are kept. They come out close to
+  // optimal, so the exact phases below find short augmenting paths even when the costs carry
+  // large row and column offsets (two point clouds shifted apart), where reductions alone leave
+  // the potentials far off and every Dijkstra search crosses most of the matrix.
+  void run_auction() {
+    double low = cost_[0], high = cost_[0];
+    for (std::int64_t k = 1; k < n_ * n_; ++k) {
+      low = std::min(low, cost_[k]);
+      high = std::max(high, cost_[k]);
+    }
+    const double range = high - low;
+    if (!(range > 0)) return;
+    const double final_eps = range * 1e-7;
+    std::vector<std::int64_t> owner(n_), assigned(n_), queue;
+    for (double eps = range / 64;; eps = std::max(eps / 8, final_eps)) {
+      std::fill(owner.begin(), owner.end(), kUnassigned);
+      queue.resize(n_);
+      for (std::int64_t i = 0; i < n_; ++i) queue[i] = n_ - 1 - i;
+      // A cap on the bids per phase; the exact phases do not depend on how far this got.
+      std::int64_t budget = 64 * n_;
+      while (!queue.empty() && budget-- > 0) {
+        const std::int64_t row = queue.back();
+        queue.pop_back();
+        const RowMinima m = row_minima(row);
+        const std::int64_t column = m.best_column;
+        v_[column] -= m.second - m.best + eps;
+        const std::int64_t evicted = owner[column];
+        owner[column] = row;
+        if (evicted != kUnassigned) queue.push_back(evicted);
+      }
+      if (!queue.empty() || eps <= final_eps) break;
+    }
+  }
+
+  // Restarts the assignment from the current potentials: each row, in turn, takes the column of
+  // its minimum reduced cost when that column is still free.
+  void assign_row_minima() {
+    std::fill(row_of_column_.begin(), row_of_column_.end(), kUnassigned);
+    std::fill(column_of_row_.begin(), column_of_row_.end(), kUnassigned);
+    for (std::int64_t row = 0; row < n_; ++row) {
+      const double best = row_minima(row).best;
+      // The first free column attaining the minimum, if any.
+      const double* c = row_costs(row);
+      for (std::int64_t j = 0; j < n_; ++j) {
+        if (c[j] - v_[j] == best && row_of_column_[j] == kUnassigned) {
+          row_of_column_[j] = row;
+          column_of_row_[row] = j;
+          break;
+        }
+      }
+    }
+  }
+
   // Augmenting row reduction, an auction in all but name: each free row takes its cheapest
   // column and lowers that column's potential until the row's second choice ties, evicting the
   // previous owner, which bids at once. Returns the rows still free. Assigned pairs keep
@@ -96,24 +187,9 @@ class AssignmentSolver {
           still_free.push_back(row);
           break;
         }
-        const double* c = row_costs(row);
-        double best = std::numeric_limits<double>::infinity();
-        double second = best;
-        std::int64_t best_column = 0, second_column = 0;
-        for (std::int64_t j = 0; j < n_; ++j) {
-          const double h = c[j] - v_[j];
-          if (h < second) {
-            if (h >= best) {
-              second = h;
-              second_column = j;
-            } else {
-              second = best;
-              second_column = best_column;
-              best = h;
-              best_column = j;
-            }
-          }
-        }
+        const RowMinima m = row_minima(row);
+        const double best = m.best, second = m.second;
+        const std::int64_t best_column = m.best_column, second_column = m.second_column;
         std::int64_t column = best_column;
         std::int64_t evicted = row_of_column_[column];
         const bool strict = best < second;
@@ -157,17 +233,22 @@ class AssignmentSolver {
       double* key = key_.data();
       const double* mv = masked_v_.data();
       std::int64_t* pred = predecessor_.data();
+      const std::int64_t* owner = row_of_column_.data();
       min_key = kInf;
       std::int64_t min_column = kUnassigned;
+      bool min_is_free = false;
       for (std::int64_t j = 0; j < n_; ++j) {
         const double d = c[j] - mv[j] - shift;
         if (d < key[j]) {
           key[j] = d;
           pred[j] = row;
         }
-        if (key[j] < min_key) {
+        // Among equal keys a free column wins: it ends the search at once, which matters when
+        // costs tie in bulk (integer or constant costs).
+        if (key[j] < min_key || (key[j] == min_key && !min_is_free && owner[j] == kUnassigned)) {
           min_key = key[j];
           min_column = j;
+          min_is_free = owner[j] == kUnassigned;
         }
       }
       if (row_of_column_[min_column] == kUnassigned) {
