@@ -11,6 +11,8 @@
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
+
 // dx/dt = A x for each row x of the batch: x A^T = (-x_1, x_0).
 torch::Tensor rotation_velocity(const torch::Tensor& x, double /*t*/) {
   return torch::stack({-x.select(1, 1), x.select(1, 0)}, 1);
@@ -97,7 +99,7 @@ TEST(Ode, Dopri5MeetsItsToleranceAndCountsEvaluationsExactly) {
   };
   fi::SolveOptions options;
   options.solver = fi::SolverKind::kDopri5;
-  options.t1 = 2.0 * M_PI;
+  options.t1 = 2.0 * kPi;
   options.rtol = options.atol = 1e-6;
   const fi::Solution tight = fi::solve_ode(counted, x0, options);
   EXPECT_EQ(tight.nfe, calls);

@@ -12,6 +12,7 @@ namespace fi {
 
 namespace {
 
+constexpr double kPi = 3.14159265358979323846;
 const auto kDouble = at::TensorOptions().dtype(at::kDouble);
 const auto kLong = at::TensorOptions().dtype(at::kLong);
 
@@ -38,7 +39,7 @@ class EightGaussians : public Toy2dDataset {
  public:
   torch::Tensor sample(std::int64_t n, at::Generator& generator) const override {
     check_count("8gaussians", n);
-    const at::Tensor angle = uniform_choice(8, n, generator).to(at::kDouble) * (M_PI / 4);
+    const at::Tensor angle = uniform_choice(8, n, generator).to(at::kDouble) * (kPi / 4);
     const at::Tensor centres = at::stack({at::cos(angle), at::sin(angle)}, 1) * 5.0;
     const at::Tensor noise = at::randn({n, 2}, generator, kDouble) * std::sqrt(0.1);
     return (centres + noise).to(at::kFloat);
@@ -52,8 +53,8 @@ class Moons : public Toy2dDataset {
   torch::Tensor sample(std::int64_t n, at::Generator& generator) const override {
     check_count("moons", n);
     const std::int64_t n_outer = n / 2, n_inner = n - n_outer;
-    const at::Tensor a = at::linspace(0.0, M_PI, n_outer, kDouble);
-    const at::Tensor b = at::linspace(0.0, M_PI, n_inner, kDouble);
+    const at::Tensor a = at::linspace(0.0, kPi, n_outer, kDouble);
+    const at::Tensor b = at::linspace(0.0, kPi, n_inner, kDouble);
     const at::Tensor outer = at::stack({at::cos(a), at::sin(a)}, 1);
     const at::Tensor inner = at::stack({1.0 - at::cos(b), 0.5 - at::sin(b)}, 1);
     at::Tensor points = at::cat({outer, inner}, 0);
@@ -70,7 +71,7 @@ class Circles : public Toy2dDataset {
   torch::Tensor sample(std::int64_t n, at::Generator& generator) const override {
     check_count("circles", n);
     const at::Tensor radius = 2.0 + 2.0 * uniform_choice(2, n, generator).to(at::kDouble);
-    const at::Tensor angle = at::rand({n}, generator, kDouble) * (2 * M_PI);
+    const at::Tensor angle = at::rand({n}, generator, kDouble) * (2 * kPi);
     const at::Tensor circle = at::stack({at::cos(angle), at::sin(angle)}, 1) * radius.unsqueeze(1);
     return (circle + at::randn({n, 2}, generator, kDouble) * 0.1).to(at::kFloat);
   }
@@ -83,7 +84,7 @@ class Spirals : public Toy2dDataset {
  public:
   torch::Tensor sample(std::int64_t n, at::Generator& generator) const override {
     check_count("spirals", n);
-    constexpr double kMaxAngle = 3 * M_PI;
+    constexpr double kMaxAngle = 3 * kPi;
     const at::Tensor angle = at::sqrt(at::rand({n}, generator, kDouble)) * kMaxAngle;
     // The second spiral is the first turned by half a turn: sign -1.
     const at::Tensor sign = 1.0 - 2.0 * uniform_choice(2, n, generator).to(at::kDouble);
