@@ -130,7 +130,7 @@ class AssignmentSolver {
       high = std::max(high, cost_[k]);
     }
     const double range = high - low;
-    if (!(range > 0)) return;
+    if (!(range > 0) || !std::isfinite(range)) return;  // constant costs, or an overflowing span
     const double final_eps = range * 1e-7;
     std::vector<std::int64_t> owner(n_), assigned(n_), queue;
     for (double eps = range / 64;; eps = std::max(eps / 8, final_eps)) {
