@@ -34,14 +34,15 @@ class Gaussian : public Toy2dDataset {
   std::string name() const override { return "gaussian"; }
 };
 
-// Eight isotropic Gaussians of variance 0.1 centred at 5 (cos k pi/4, sin k pi/4).
+// Eight isotropic Gaussians centred at 5 (cos k pi/4, sin k pi/4), as torchcfm draws them: its
+// "var=0.1" is passed as the covariance scale sqrt(0.1), so the variance is sqrt(0.1) ~ 0.316.
 class EightGaussians : public Toy2dDataset {
  public:
   torch::Tensor sample(std::int64_t n, at::Generator& generator) const override {
     check_count("8gaussians", n);
     const at::Tensor angle = uniform_choice(8, n, generator).to(at::kDouble) * (kPi / 4);
     const at::Tensor centres = at::stack({at::cos(angle), at::sin(angle)}, 1) * 5.0;
-    const at::Tensor noise = at::randn({n, 2}, generator, kDouble) * std::sqrt(0.1);
+    const at::Tensor noise = at::randn({n, 2}, generator, kDouble) * std::pow(0.1, 0.25);
     return (centres + noise).to(at::kFloat);
   }
   std::string name() const override { return "8gaussians"; }

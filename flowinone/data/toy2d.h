@@ -5,7 +5,7 @@
 //   gaussian           standard normal N(0, I) (the usual source)
 //   checkerboard       4x4 checkerboard over [-4, 4]^2, half of the squares filled, uniform inside
 //   checkerboard-fine  8x8 checkerboard over [-4, 4]^2
-//   8gaussians         eight Gaussians (variance 0.1) centred on a circle of radius 5 (torchcfm's)
+//   8gaussians         eight Gaussians (variance sqrt(0.1)) on a circle of radius 5 (torchcfm's)
 //   moons              two interleaving half circles, noise 0.2, scaled by 3 and shifted by -1
 //                      (torchcfm's)
 //   circles            two concentric circles with noise

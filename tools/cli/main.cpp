@@ -23,6 +23,28 @@ int run(int argc, char** argv) {
       fi::cli::add_train_command(app), fi::cli::add_sample_command(app),
       fi::cli::add_eval_command(app), fi::cli::add_viz_command(app),
       fi::cli::add_bench_command(app)};
+  // CLI11 would only say "a subcommand is required" for a misspelt command; name it instead.
+  std::string first_word;
+  for (int i = 1; i < argc && first_word.empty(); ++i) {
+    const std::string word = argv[i];
+    if (word == "--threads") {
+      ++i;  // skip its value
+    } else if (word.empty() || word[0] != '-') {
+      first_word = word;
+    }
+  }
+  if (!first_word.empty()) {
+    std::string valid;
+    bool known = false;
+    for (const auto& command : commands) {
+      known = known || command.app->get_name() == first_word;
+      valid += (valid.empty() ? "" : ", ") + command.app->get_name();
+    }
+    if (!known) {
+      std::cerr << "error: unknown command '" << first_word << "' (valid: " << valid << ")\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
