@@ -1,19 +1,36 @@
 #include "flowinone/paths/path.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/paths/bridge_path.h"
 #include "flowinone/paths/straight_path.h"
+#include "flowinone/paths/target_path.h"
+#include "flowinone/paths/vp_path.h"
 
 namespace fi {
 
+namespace {
+constexpr const char* kValidPathNames = "straight, vp, bridge, target";
+}  // namespace
+
 PathKind parse_path(const std::string& name) {
   if (name == "straight") return PathKind::kStraight;
-  throw std::invalid_argument("[path] unknown path '" + name + "' (valid: straight)");
+  if (name == "vp") return PathKind::kVp;
+  if (name == "bridge") return PathKind::kBridge;
+  if (name == "target") return PathKind::kTarget;
+  throw std::invalid_argument("[parse_path] unknown path '" + name +
+                              "' (valid: " + kValidPathNames + ")");
 }
 
 std::string to_string(PathKind kind) {
   switch (kind) {
     case PathKind::kStraight:
       return "straight";
+    case PathKind::kVp:
+      return "vp";
+    case PathKind::kBridge:
+      return "bridge";
+    case PathKind::kTarget:
+      return "target";
   }
   return "?";
 }
@@ -22,8 +39,35 @@ std::unique_ptr<ProbabilityPath> make_path(PathKind kind, double sigma) {
   switch (kind) {
     case PathKind::kStraight:
       return std::make_unique<StraightPath>(sigma);
+    case PathKind::kVp:
+      return std::make_unique<VpPath>(sigma);
+    case PathKind::kBridge:
+      return std::make_unique<BridgePath>(sigma);
+    case PathKind::kTarget:
+      return std::make_unique<TargetPath>(sigma);
   }
-  throw std::invalid_argument("[make_path] unhandled path kind");
+  throw std::invalid_argument("[make_path] unhandled path kind " +
+                              std::to_string(static_cast<int>(kind)));
+}
+
+void check_path_source(PathKind kind, const std::string& source_name) {
+  check_arg(kind != PathKind::kTarget || source_name == "gaussian",
+            "[check_path_source] the target path needs a Gaussian source, got '", source_name, "'");
+}
+
+void check_path_inputs(const char* where, const torch::Tensor& x0, const torch::Tensor& x1,
+                       const torch::Tensor& t) {
+  check_arg(x0.defined() && x1.defined() && t.defined(), "[", where,
+            "] x0, x1 and t must all be given");
+  check_arg(x0.dim() >= 1, "[", where, "] x0 must be (B, ...), got a scalar");
+  check_arg(x0.sizes() == x1.sizes(), "[", where, "] x0 ", x0.sizes(), " and x1 ", x1.sizes(),
+            " differ in shape");
+  check_arg(t.dim() == 1 && t.size(0) == x0.size(0), "[", where,
+            "] t must be (B) with B = ", x0.size(0), ", got ", t.sizes());
+}
+
+torch::Tensor path_noise(const torch::Tensor& like, at::Generator& generator) {
+  return torch::randn(like.sizes(), generator, torch::dtype(like.scalar_type())).to(like.device());
 }
 
 torch::Tensor sample_times(std::int64_t batch_size, at::Generator& generator,
