@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 
 #include "flowinone/core/atomic_file.h"
@@ -8,8 +10,8 @@
 namespace fs = std::filesystem;
 
 TEST(AtomicFile, WritesAndReadsBackAndLeavesNoTemporaries) {
-  const fs::path dir = fs::temp_directory_path() / "fi_atomic_test" / "nested";
-  fs::remove_all(dir.parent_path());
+  const fi::testing::TempDir scratch("atomic");
+  const fs::path dir = fs::path(scratch.path()) / "nested";
   const std::string path = (dir / "file.bin").string();
   fi::write_file_atomic(path, std::string("first"));
   fi::write_file_atomic(path, std::string("second\0bytes", 12));
@@ -20,15 +22,14 @@ TEST(AtomicFile, WritesAndReadsBackAndLeavesNoTemporaries) {
     ++entries;
   }
   EXPECT_EQ(entries, 1);
-  fs::remove_all(dir.parent_path());
 }
 
 TEST(AtomicFile, ReadRejectsMissingAndOversizedFiles) {
   EXPECT_THROW(fi::read_file("/nonexistent/fi/file"), fi::FileError);
-  const std::string path = (fs::temp_directory_path() / "fi_atomic_big.bin").string();
+  const fi::testing::TempDir scratch("atomic");
+  const std::string path = scratch.file("big.bin");
   fi::write_file_atomic(path, std::string(100, 'x'));
   EXPECT_THROW(fi::read_file(path, 10), fi::FileError);
-  fs::remove(path);
 }
 
 TEST(AtomicFile, UnwritableDirectoryIsAFileError) {

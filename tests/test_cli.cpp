@@ -1,6 +1,8 @@
 // The command line's contract: exit status 2 with a one-line reason for bad usage or input.
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -48,8 +50,8 @@ std::string read(const std::string& path) {
 // A tiny trained model shared by the tests below.
 const std::string& tiny_model() {
   static const std::string dir = [] {
-    const std::string path = (fs::temp_directory_path() / "fi_cli_tiny_model").string();
-    fs::remove_all(path);
+    static const fi::testing::TempDir scratch("cli_model");
+    const std::string path = scratch.file("tiny");
     const CliRun run = run_cli("train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
                             "--seed 4 --device cpu --out " + path);
     EXPECT_EQ(run.status, 0) << run.output;
@@ -91,8 +93,8 @@ TEST(Cli, RefusesToOverwriteAModelWithoutForce) {
 }
 
 TEST(Cli, SameSeedSameSamples) {
-  const std::string a = (fs::temp_directory_path() / "fi_cli_a.csv").string();
-  const std::string b = (fs::temp_directory_path() / "fi_cli_b.csv").string();
+  const fi::testing::TempDir scratch("cli");
+  const std::string a = scratch.file("a.csv"), b = scratch.file("b.csv");
   for (const auto& out : {a, b}) {
     const CliRun run = run_cli("sample --model " + tiny_model() + " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
     ASSERT_EQ(run.status, 0) << run.output;
@@ -116,8 +118,8 @@ TEST(Cli, EvalPrintsJsonOnTheLastLine) {
 }
 
 TEST(Cli, SampleAndVizWritePictures) {
-  const std::string dir = (fs::temp_directory_path() / "fi_cli_pictures").string();
-  fs::remove_all(dir);
+  const fi::testing::TempDir scratch("cli");
+  const std::string dir = scratch.file("pictures");
   CliRun run = run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_TRUE(fs::exists(dir + "/s.png"));
@@ -127,5 +129,4 @@ TEST(Cli, SampleAndVizWritePictures) {
   for (const char* file : {"density.png", "trajectories.png", "vector_field.png", "flow.gif"}) {
     EXPECT_GT(fs::file_size(dir + "/" + file), 100u) << file;
   }
-  fs::remove_all(dir);
 }

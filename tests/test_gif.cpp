@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -220,15 +222,14 @@ TEST(Gif, ManyColorsAreQuantizedToNearbyColors) {
 }
 
 TEST(Gif, WritesAFileAtomically) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "fi_gif_test" / "flow.gif").string();
+  const fi::testing::TempDir scratch("gif");
+  const std::string path = scratch.file("nested/flow.gif");
   const std::vector<fi::Image> frames = {few_color_frame(10, 10, 0), few_color_frame(10, 10, 1)};
   fi::write_gif(path, frames, 7);
   const std::string bytes = fi::read_file(path);
   EXPECT_EQ(bytes.substr(0, 6), "GIF89a");
   EXPECT_EQ(bytes.back(), char(0x3b));
   EXPECT_EQ(decode_gif(bytes).frames.size(), 2u);
-  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 TEST(Gif, BadFramesAreInvalidArguments) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 #include <random>
 
@@ -19,7 +21,8 @@ fi::Image random_image(int width, int height, int channels, unsigned seed) {
 }
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("fi_png_test_" + name)).string();
+  static const fi::testing::TempDir scratch("png");
+  return scratch.file(name);
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <torch/types.h>
 
 #include <filesystem>
@@ -55,8 +57,8 @@ TEST(Safetensors, RoundTripKeepsDtypesShapesValuesAndMetadata) {
       {"strided", torch::randn({4, 6}).t()},  // non-contiguous input
   };
   const std::map<std::string, std::string> metadata = {{"format", "pt"}, {"step", "1200"}};
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "fi_st_test" / "model.safetensors").string();
+  const fi::testing::TempDir scratch("safetensors");
+  const std::string path = scratch.file("nested/model.safetensors");
   fi::save_safetensors(path, tensors, metadata);
   const fi::SafetensorsContents loaded = fi::load_safetensors(path);
   EXPECT_EQ(loaded.metadata, metadata);
@@ -68,7 +70,6 @@ TEST(Safetensors, RoundTripKeepsDtypesShapesValuesAndMetadata) {
     EXPECT_TRUE(loaded.tensors.at(name).is_contiguous());
   }
   EXPECT_EQ(loaded.tensors.at("scalar").dim(), 0);
-  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
 TEST(Safetensors, HeaderIsPaddedToEightBytesAndReadableJson) {
@@ -131,8 +132,8 @@ TEST(Safetensors, HostileFilesAreFileErrors) {
 }
 
 TEST(Safetensors, LoadNamesThePathAndMissingFilesFail) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "fi_st_garbage.safetensors").string();
+  const fi::testing::TempDir scratch("safetensors");
+  const std::string path = scratch.file("garbage.safetensors");
   fi::write_file_atomic(path, make_file("not json at all!", ""));
   try {
     fi::load_safetensors(path);

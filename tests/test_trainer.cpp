@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <filesystem>
 
 #include "flowinone/core/errors.h"
@@ -32,11 +34,6 @@ fi::RunConfig small_config(std::int64_t steps) {
   return config;
 }
 
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("fi_trainer_" + name);
-  fs::remove_all(dir);
-  return dir.string();
-}
 
 double in_square_fraction(const fi::VelocityModelPtr& model, const fi::RunConfig& config) {
   fi::SolveOptions options;
@@ -64,7 +61,8 @@ TEST(Trainer, ShortRunLowersLossAndLearnsTheBoard) {
 }
 
 TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
-  const std::string straight = fresh_dir("straight"), resumed = fresh_dir("resumed");
+  const fi::testing::TempDir scratch("trainer");
+  const std::string straight = scratch.file("straight"), resumed = scratch.file("resumed");
   fi::TrainOptions options;
   options.out_dir = straight;
   fi::train_flow_matching(small_config(40), options);
@@ -87,12 +85,11 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   const auto state_a = fi::load_safetensors(straight + "/checkpoint/state.safetensors").tensors;
   const auto state_b = fi::load_safetensors(resumed + "/checkpoint/state.safetensors").tensors;
   for (const auto& [name, tensor] : state_a) EXPECT_TRUE(torch::equal(tensor, state_b.at(name))) << name;
-  fs::remove_all(straight);
-  fs::remove_all(resumed);
 }
 
 TEST(Trainer, ResumeRefusesAChangedConfiguration) {
-  const std::string dir = fresh_dir("changed");
+  const fi::testing::TempDir scratch("trainer");
+  const std::string dir = scratch.file("model");
   fi::TrainOptions options;
   options.out_dir = dir;
   fi::train_flow_matching(small_config(5), options);
@@ -100,11 +97,11 @@ TEST(Trainer, ResumeRefusesAChangedConfiguration) {
   fi::RunConfig changed = small_config(10);
   changed.width = 32;
   EXPECT_THROW(fi::train_flow_matching(changed, options), std::invalid_argument);
-  fs::remove_all(dir);
 }
 
 TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
-  const std::string dir = fresh_dir("load");
+  const fi::testing::TempDir scratch("trainer");
+  const std::string dir = scratch.file("model");
   fi::TrainOptions options;
   options.out_dir = dir;
   fi::train_flow_matching(small_config(20), options);
@@ -121,14 +118,13 @@ TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
   const auto z = fi::generate(b.model, b.config, 100, 6, solve, torch::kCPU).x;
   EXPECT_TRUE(torch::equal(x, y));
   EXPECT_FALSE(torch::equal(x, z));
-  fs::remove_all(dir);
 }
 
 TEST(Trainer, LoadRejectsMissingDirectoryAndForeignFiles) {
   EXPECT_THROW(fi::load_model_dir("/nonexistent/fi_model", torch::kCPU), fi::FileError);
-  const std::string dir = fresh_dir("foreign");
+  const fi::testing::TempDir scratch("trainer");
+  const std::string dir = scratch.file("model");
   fs::create_directories(dir);
   fi::save_safetensors(dir + "/model.safetensors", {{"w", torch::zeros({2})}});
   EXPECT_THROW(fi::load_model_dir(dir, torch::kCPU), fi::FileError);
-  fs::remove_all(dir);
 }
