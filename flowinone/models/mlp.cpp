@@ -52,8 +52,17 @@ MlpVelocity::MlpVelocity(const MlpOptions& options) : options_(options) {
   check_arg(options.depth >= 1, "[MlpVelocity] depth must be >= 1, got ", options.depth);
   check_arg(options.time_dim >= 2 && options.time_dim % 2 == 0,
             "[MlpVelocity] time_dim must be even and >= 2, got ", options.time_dim);
+  check_arg(options.fourier_features >= 0, "[MlpVelocity] fourier_features must be >= 0, got ",
+            options.fourier_features);
+  check_arg(options.fourier_scale > 0, "[MlpVelocity] fourier_scale must be > 0, got ",
+            options.fourier_scale);
+  if (options.fourier_features > 0) {
+    fourier_frequencies_ = register_buffer(
+        "fourier_frequencies",
+        torch::randn({options.dim, options.fourier_features}) * options.fourier_scale);
+  }
   hidden_ = register_module("hidden", torch::nn::ModuleList());
-  std::int64_t in = options.dim + options.time_dim;
+  std::int64_t in = options.dim + 2 * options.fourier_features + options.time_dim;
   for (int layer = 0; layer < options.depth; ++layer) {
     layers_.emplace_back(in, options.width);
     hidden_->push_back(layers_.back());
@@ -65,7 +74,14 @@ MlpVelocity::MlpVelocity(const MlpOptions& options) : options_(options) {
 torch::Tensor MlpVelocity::forward(const torch::Tensor& x, const torch::Tensor& t) {
   check_arg(x.dim() == 2 && x.size(1) == options_.dim, "[MlpVelocity] x must be (B, ",
             options_.dim, "), got ", x.sizes());
-  torch::Tensor h = torch::cat({x, sinusoidal_time_embedding(t, options_.time_dim).to(x.dtype())}, 1);
+  std::vector<torch::Tensor> inputs = {x};
+  if (fourier_frequencies_.defined()) {
+    const torch::Tensor angles = (2.0 * M_PI) * torch::matmul(x, fourier_frequencies_.to(x.dtype()));
+    inputs.push_back(torch::sin(angles));
+    inputs.push_back(torch::cos(angles));
+  }
+  inputs.push_back(sinusoidal_time_embedding(t, options_.time_dim).to(x.dtype()));
+  torch::Tensor h = torch::cat(inputs, 1);
   for (auto& layer : layers_) h = activate(options_.activation, layer->forward(h));
   return output_->forward(h);
 }

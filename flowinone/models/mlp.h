@@ -1,6 +1,11 @@
 // MLP velocity model for low-dimensional data (the 2D cases):
-//   v(x, t) = Linear(act(... act(Linear([x, emb(t)]))))
+//   v(x, t) = Linear(act(... act(Linear([x, phi(x), emb(t)]))))
 // with `depth` hidden layers of `width` units and the sinusoidal time embedding of size time_dim.
+// phi(x) = [sin(2 pi x B), cos(2 pi x B)] are optional random Fourier features (Tancik et al.
+// 2020, "Fourier features let networks learn high frequency functions"): B is (dim, F) with
+// N(0, fourier_scale^2) entries, drawn once at construction and kept as a buffer, so that saved
+// models reload exactly. They let a small MLP represent sharp edges (the checkerboard's) that a
+// plain MLP on raw coordinates learns only slowly.
 #pragma once
 
 #include <torch/nn/modules/container/modulelist.h>
@@ -25,6 +30,8 @@ struct MlpOptions {
   int depth = 4;              // hidden layers (>= 1)
   int time_dim = 32;          // size of the time embedding (even)
   Activation activation = Activation::kSilu;
+  int fourier_features = 0;    // F; 0 = raw coordinates only
+  double fourier_scale = 1.0;  // std of the frequencies, in cycles per unit of x
 };
 
 class MlpVelocity : public VelocityModel {
@@ -38,6 +45,7 @@ class MlpVelocity : public VelocityModel {
   MlpOptions options_;
   torch::nn::ModuleList hidden_{nullptr};     // registers the layers as hidden.0, hidden.1, ...
   std::vector<torch::nn::Linear> layers_;     // the same layers, typed, for forward()
+  torch::Tensor fourier_frequencies_;         // (dim, F) buffer, undefined when F = 0
   torch::nn::Linear output_{nullptr};
 };
 

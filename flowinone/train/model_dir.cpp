@@ -24,6 +24,8 @@ VelocityModelPtr build_model(const RunConfig& config) {
   options.depth = static_cast<int>(config.depth);
   options.time_dim = static_cast<int>(config.time_dim);
   options.activation = parse_activation(config.activation);
+  options.fourier_features = static_cast<int>(config.fourier_features);
+  options.fourier_scale = config.fourier_scale;
   return std::make_shared<MlpVelocity>(options);
 }
 

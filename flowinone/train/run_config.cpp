@@ -39,6 +39,9 @@ const std::vector<KeyEntry>& key_table() {
       {"depth", &RunConfig::depth, "hidden MLP layers"},
       {"time_dim", &RunConfig::time_dim, "size of the sinusoidal time embedding (even)"},
       {"activation", &RunConfig::activation, "silu, relu, gelu or tanh"},
+      {"fourier_features", &RunConfig::fourier_features,
+       "random Fourier features of x fed to the MLP (0 = none)"},
+      {"fourier_scale", &RunConfig::fourier_scale, "std of the Fourier frequencies (cycles/unit)"},
       {"steps", &RunConfig::steps, "optimizer steps"},
       {"batch_size", &RunConfig::batch_size, "pairs per step"},
       {"optimizer", &RunConfig::optimizer, "adam or adamw"},
@@ -176,6 +179,9 @@ void validate_config(const RunConfig& c) {
   check_arg(c.time_dim >= 2 && c.time_dim % 2 == 0 && c.time_dim <= 4096,
             "[config] time_dim must be even and in [2, 4096], got ", c.time_dim);
   parse_activation(c.activation);
+  check_arg(c.fourier_features >= 0 && c.fourier_features <= 4096,
+            "[config] fourier_features must be in [0, 4096], got ", c.fourier_features);
+  check_arg(c.fourier_scale > 0, "[config] fourier_scale must be > 0, got ", c.fourier_scale);
   check_arg(c.steps >= 1, "[config] steps must be >= 1, got ", c.steps);
   check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24), "[config] batch_size must be in [1, 2^24], got ",
             c.batch_size);

@@ -26,6 +26,8 @@ struct RunConfig {
   std::int64_t depth = 4;
   std::int64_t time_dim = 32;
   std::string activation = "silu";
+  std::int64_t fourier_features = 0;
+  double fourier_scale = 1.0;
   // Optimization.
   std::int64_t steps = 20000;
   std::int64_t batch_size = 256;

@@ -112,6 +112,10 @@ void FlowMatchingTrainer::load_state(const std::map<std::string, torch::Tensor>&
 VelocityModelPtr FlowMatchingTrainer::averaged_model() const {
   VelocityModelPtr averaged = build_model(state_->config);
   state_->ema->copy_to(averaged->parameters());
+  // Buffers (fixed Fourier frequencies, say) are not averaged: they are the training model's.
+  torch::NoGradGuard no_grad;
+  auto source_buffers = state_->model->named_buffers();
+  for (auto& item : averaged->named_buffers()) item.value().copy_(source_buffers[item.key()]);
   averaged->eval();
   return averaged;
 }
