@@ -41,3 +41,29 @@ TEST(MlpVelocity, DependsOnTime) {
   const auto b = model.forward(x, torch::ones({4}));
   EXPECT_GT((a - b).abs().max().item<float>(), 1e-4f);
 }
+
+TEST(MlpVelocity, FourierFrequenciesAreABufferThatTravelsWithTheWeights) {
+  fi::MlpOptions options;
+  options.width = 16;
+  options.depth = 2;
+  options.fourier_features = 8;
+  options.fourier_scale = 0.5;
+  torch::manual_seed(1);
+  fi::MlpVelocity first(options);
+  torch::manual_seed(2);
+  fi::MlpVelocity second(options);
+  const auto buffers = first.named_buffers();
+  ASSERT_TRUE(buffers.contains("fourier_frequencies"));
+  EXPECT_EQ(buffers["fourier_frequencies"].sizes(), (std::vector<std::int64_t>{2, 8}));
+  const auto x = torch::randn({5, 2});
+  const auto t = torch::rand({5});
+  EXPECT_FALSE(torch::allclose(first.forward(x, t), second.forward(x, t)));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : second.named_parameters()) item.value().copy_(first.named_parameters()[item.key()]);
+    for (auto& item : second.named_buffers()) item.value().copy_(first.named_buffers()[item.key()]);
+  }
+  EXPECT_TRUE(torch::equal(first.forward(x, t), second.forward(x, t)));
+  options.fourier_scale = 0;
+  EXPECT_THROW(fi::MlpVelocity{options}, std::invalid_argument);
+}

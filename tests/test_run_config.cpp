@@ -63,6 +63,21 @@ TEST(RunConfig, ValidationNamesTheKey) {
   bad = config;
   bad.time_dim = 3;
   expect_invalid(bad, "time_dim");
+  bad = config;
+  bad.coupling = "ot-greedy";
+  expect_invalid(bad, "ot-greedy");
+  bad = config;
+  bad.reg = 0;
+  expect_invalid(bad, "reg");
+  bad = config;
+  bad.path = "bridge";  // needs sigma > 0
+  expect_invalid(bad, "sigma");
+  bad.sigma = 0.1;
+  EXPECT_NO_THROW(fi::validate_config(bad));
+  bad = config;
+  bad.path = "target";
+  bad.source = "moons";  // the target path needs a Gaussian source
+  expect_invalid(bad, "moons");
 }
 
 TEST(RunConfig, MalformedTomlIsAFileError) {

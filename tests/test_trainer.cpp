@@ -2,6 +2,7 @@
 
 #include "temp_dir.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "flowinone/core/errors.h"
@@ -63,19 +64,22 @@ TEST(Trainer, ShortRunLowersLossAndLearnsTheBoard) {
 TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   const fi::testing::TempDir scratch("trainer");
   const std::string straight = scratch.file("straight"), resumed = scratch.file("resumed");
+  // With Fourier features, so the buffer's path into the saved files is checked as well.
+  fi::RunConfig config = small_config(40);
+  config.fourier_features = 8;
   fi::TrainOptions options;
   options.out_dir = straight;
-  fi::train_flow_matching(small_config(40), options);
+  fi::train_flow_matching(config, options);
 
   options.out_dir = resumed;
   fi::TrainCallbacks stop_early;
   int polls = 0;
   stop_early.should_stop = [&] { return ++polls > 17; };  // stops after 17 steps
-  const auto partial = fi::train_flow_matching(small_config(40), options, stop_early);
+  const auto partial = fi::train_flow_matching(config, options, stop_early);
   EXPECT_TRUE(partial.stopped_early);
   EXPECT_EQ(partial.steps_done, 17);
   options.resume = true;
-  const auto rest = fi::train_flow_matching(small_config(40), options);
+  const auto rest = fi::train_flow_matching(config, options);
   EXPECT_EQ(rest.steps_done, 40);
 
   const auto a = fi::load_safetensors(straight + "/model.safetensors").tensors;
@@ -85,6 +89,8 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   const auto state_a = fi::load_safetensors(straight + "/checkpoint/state.safetensors").tensors;
   const auto state_b = fi::load_safetensors(resumed + "/checkpoint/state.safetensors").tensors;
   for (const auto& [name, tensor] : state_a) EXPECT_TRUE(torch::equal(tensor, state_b.at(name))) << name;
+  // The sampling model carries the training model's fixed frequencies, not fresh ones.
+  EXPECT_TRUE(torch::equal(a.at("fourier_frequencies"), state_a.at("model.fourier_frequencies")));
 }
 
 TEST(Trainer, ResumeRefusesAChangedConfiguration) {
@@ -127,4 +133,37 @@ TEST(Trainer, LoadRejectsMissingDirectoryAndForeignFiles) {
   fs::create_directories(dir);
   fi::save_safetensors(dir + "/model.safetensors", {{"w", torch::zeros({2})}});
   EXPECT_THROW(fi::load_model_dir(dir, torch::kCPU), fi::FileError);
+}
+
+TEST(Trainer, EveryCouplingAndPathTrainsDataToData) {
+  for (const char* coupling : {"independent", "ot-exact", "ot-sinkhorn"}) {
+    for (const char* path : {"straight", "vp", "bridge"}) {
+      fi::RunConfig config = small_config(5);
+      config.source = "8gaussians";
+      config.target = "moons";
+      config.coupling = coupling;
+      config.path = path;
+      config.sigma = 0.1;
+      config.batch_size = 32;
+      fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+      double loss = 0;
+      for (int i = 0; i < 5; ++i) loss = trainer.step().item<double>();
+      EXPECT_TRUE(std::isfinite(loss)) << coupling << " " << path;
+    }
+  }
+}
+
+TEST(Trainer, ExactOtCouplingLowersTheRegressionTarget) {
+  // Pairing by minibatch OT shortens x1 - x0: the loss of an untrained model, dominated by
+  // E||x1 - x0||^2, is smaller than with independent pairs.
+  auto first_loss = [](const char* coupling) {
+    fi::RunConfig config = small_config(1);
+    config.source = "8gaussians";
+    config.target = "moons";
+    config.coupling = coupling;
+    config.batch_size = 256;
+    fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+    return trainer.step().item<double>();
+  };
+  EXPECT_LT(first_loss("ot-exact"), 0.5 * first_loss("independent"));
 }

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/models/mlp.h"
 #include "flowinone/paths/path.h"
@@ -32,7 +33,9 @@ const std::vector<KeyEntry>& key_table() {
   static const std::vector<KeyEntry> kKeys = {
       {"source", &RunConfig::source, "distribution at t = 0 (a 2D data set name)"},
       {"target", &RunConfig::target, "distribution at t = 1 (a 2D data set name)"},
-      {"path", &RunConfig::path, "probability path: straight"},
+      {"coupling", &RunConfig::coupling, "pairing of x0 and x1: independent, ot-exact, ot-sinkhorn"},
+      {"reg", &RunConfig::reg, "Sinkhorn regularization, relative to the largest cost (> 0)"},
+      {"path", &RunConfig::path, "probability path: straight, vp, bridge, target"},
       {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
       {"model", &RunConfig::model, "velocity network: mlp"},
       {"width", &RunConfig::width, "hidden units per MLP layer"},
@@ -171,8 +174,11 @@ void validate_config(const RunConfig& c) {
             valid, ")");
   check_arg(is_dataset(c.target), "[config] target: unknown data set '", c.target, "' (valid: ",
             valid, ")");
-  parse_path(c.path);
+  parse_coupling(c.coupling);
+  check_arg(c.reg > 0, "[config] reg must be > 0, got ", c.reg);
+  check_path_source(parse_path(c.path), c.source);
   check_arg(c.sigma >= 0, "[config] sigma must be >= 0, got ", c.sigma);
+  make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
   check_arg(c.model == "mlp", "[config] model: unknown model '", c.model, "' (valid: mlp)");
   check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ", c.width);
   check_arg(c.depth >= 1 && c.depth <= 64, "[config] depth must be in [1, 64], got ", c.depth);

@@ -17,7 +17,9 @@ struct RunConfig {
   // Data: what flows into what.
   std::string source = "gaussian";      // t = 0 distribution (a toy2d name)
   std::string target = "checkerboard";  // t = 1 distribution (a toy2d name)
-  // Path.
+  // Coupling of the endpoints and path between them.
+  std::string coupling = "independent";
+  double reg = 0.05;
   std::string path = "straight";
   double sigma = 0.0;
   // Model.

@@ -9,6 +9,7 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/train/adamw.h"
@@ -30,6 +31,7 @@ struct FlowMatchingTrainer::State {
   at::Generator generator;
   std::unique_ptr<Toy2dDataset> source;
   std::unique_ptr<Toy2dDataset> target;
+  std::unique_ptr<Coupling> coupling;
   std::unique_ptr<ProbabilityPath> path;
   std::int64_t step = 0;
   double learning_rate = 0;
@@ -55,6 +57,9 @@ FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Dev
   s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
   s.source = make_toy2d(config.source);
   s.target = make_toy2d(config.target);
+  CouplingOptions coupling_options;
+  coupling_options.reg = config.reg;
+  s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
   s.path = make_path(parse_path(config.path), config.sigma);
 }
 
@@ -63,10 +68,11 @@ FlowMatchingTrainer::~FlowMatchingTrainer() = default;
 torch::Tensor FlowMatchingTrainer::step() {
   State& s = *state_;
   const std::int64_t batch = s.config.batch_size;
-  const torch::Tensor x0 = s.source->sample(batch, s.generator).to(s.device);
-  const torch::Tensor x1 = s.target->sample(batch, s.generator).to(s.device);
+  const CoupledPairs pairs = s.coupling->pair(s.source->sample(batch, s.generator).to(s.device),
+                                              s.target->sample(batch, s.generator).to(s.device),
+                                              torch::Tensor(), s.generator);
   const torch::Tensor t = sample_times(batch, s.generator, s.device);
-  const PathSample sample = s.path->sample(x0, x1, t, s.generator);
+  const PathSample sample = s.path->sample(pairs.x0, pairs.x1, t, s.generator);
   const torch::Tensor loss = (s.model->forward(sample.xt, sample.t) - sample.ut).pow(2).mean();
 
   s.optimizer->zero_grad();
