@@ -103,6 +103,18 @@ TEST(Path, TimesAreUniformInUnitInterval) {
   EXPECT_NEAR(t.mean().item<double>(), 0.5, 0.01);
 }
 
+TEST(Path, SkewedTimesFollowTheirDistribution) {
+  // t = 1 - (1 - u)^k: P(t > 1 - e) = e^(1/k) and E[t] = k / (k + 1).
+  at::Generator generator = fi::make_generator(10);
+  const double skew = 3.0;
+  const auto t = fi::sample_times(200000, generator, torch::kCPU, skew);
+  EXPECT_GE(t.min().item<float>(), 0.0f);
+  EXPECT_LE(t.max().item<float>(), 1.0f);
+  EXPECT_NEAR(t.mean().item<double>(), skew / (skew + 1), 0.005);
+  EXPECT_NEAR((t > 0.9).to(torch::kFloat64).mean().item<double>(), std::pow(0.1, 1 / skew), 0.005);
+  EXPECT_THROW(fi::sample_times(10, generator, torch::kCPU, 0.5), std::invalid_argument);
+}
+
 TEST(Path, VelocityIsTheTimeDerivativeAlongFixedNoise) {
   expect_velocity_is_time_derivative(fi::StraightPath(0.2));
   expect_velocity_is_time_derivative(fi::VpPath(0.0));

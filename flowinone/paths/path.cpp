@@ -71,9 +71,11 @@ torch::Tensor path_noise(const torch::Tensor& like, at::Generator& generator) {
 }
 
 torch::Tensor sample_times(std::int64_t batch_size, at::Generator& generator,
-                           const c10::Device& device) {
+                           const c10::Device& device, double skew) {
   check_arg(batch_size > 0, "[sample_times] batch size must be positive, got ", batch_size);
-  return torch::rand({batch_size}, generator, torch::kFloat32).to(device);
+  check_arg(skew >= 1.0, "[sample_times] skew must be >= 1, got ", skew);
+  const torch::Tensor u = torch::rand({batch_size}, generator, torch::kFloat32);
+  return (skew == 1.0 ? u : 1.0 - torch::pow(1.0 - u, skew)).to(device);
 }
 
 torch::Tensor expand_time_like(const torch::Tensor& t, const torch::Tensor& x) {

@@ -37,6 +37,8 @@ const std::vector<KeyEntry>& key_table() {
       {"reg", &RunConfig::reg, "Sinkhorn regularization, relative to the largest cost (> 0)"},
       {"path", &RunConfig::path, "probability path: straight, vp, bridge, target"},
       {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
+      {"time_skew", &RunConfig::time_skew,
+       "training times t = 1 - (1 - u)^time_skew; 1 = uniform, > 1 favours t near 1"},
       {"model", &RunConfig::model, "velocity network: mlp"},
       {"width", &RunConfig::width, "hidden units per MLP layer"},
       {"depth", &RunConfig::depth, "hidden MLP layers"},
@@ -178,6 +180,8 @@ void validate_config(const RunConfig& c) {
   check_arg(c.reg > 0, "[config] reg must be > 0, got ", c.reg);
   check_path_source(parse_path(c.path), c.source);
   check_arg(c.sigma >= 0, "[config] sigma must be >= 0, got ", c.sigma);
+  check_arg(c.time_skew >= 1 && c.time_skew <= 100, "[config] time_skew must be in [1, 100], got ",
+            c.time_skew);
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
   check_arg(c.model == "mlp", "[config] model: unknown model '", c.model, "' (valid: mlp)");
   check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ", c.width);

@@ -22,6 +22,7 @@ struct RunConfig {
   double reg = 0.05;
   std::string path = "straight";
   double sigma = 0.0;
+  double time_skew = 1.0;
   // Model.
   std::string model = "mlp";
   std::int64_t width = 256;

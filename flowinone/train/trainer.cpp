@@ -71,7 +71,7 @@ torch::Tensor FlowMatchingTrainer::step() {
   const CoupledPairs pairs = s.coupling->pair(s.source->sample(batch, s.generator).to(s.device),
                                               s.target->sample(batch, s.generator).to(s.device),
                                               torch::Tensor(), s.generator);
-  const torch::Tensor t = sample_times(batch, s.generator, s.device);
+  const torch::Tensor t = sample_times(batch, s.generator, s.device, s.config.time_skew);
   const PathSample sample = s.path->sample(pairs.x0, pairs.x1, t, s.generator);
   const torch::Tensor loss = (s.model->forward(sample.xt, sample.t) - sample.ut).pow(2).mean();
 
