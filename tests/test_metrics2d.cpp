@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "flowinone/core/random.h"
+#include "flowinone/eval/evaluate2d.h"
 #include "flowinone/eval/metrics2d.h"
 
 namespace {
@@ -83,4 +84,28 @@ TEST(Metrics2d, Wasserstein2RejectsMismatchedSets) {
   EXPECT_THROW(fi::wasserstein2(torch::zeros({3, 2}), torch::zeros({3, 3})), std::invalid_argument);
   EXPECT_THROW(fi::wasserstein2(torch::zeros({0, 2}), torch::zeros({0, 2})), std::invalid_argument);
   EXPECT_THROW(fi::wasserstein2(torch::zeros({3}), torch::zeros({3})), std::invalid_argument);
+}
+
+TEST(PathEnergy, ZeroForStraightConstantSpeedAndPositiveForABend) {
+  const auto start = torch::randn({50, 2}, torch::kFloat64);
+  const auto shift = torch::randn({50, 2}, torch::kFloat64);
+  std::vector<torch::Tensor> straight;
+  std::vector<double> times;
+  for (int k = 0; k <= 10; ++k) {
+    times.push_back(k / 10.0);
+    straight.push_back(start + shift * (k / 10.0));
+  }
+  EXPECT_NEAR(fi::normalized_path_energy(straight, times), 0.0, 1e-12);
+  // A detour out along +y for half the time and back: v = shift +- (0, 1).
+  std::vector<torch::Tensor> bent;
+  const auto detour = torch::tensor({0.0, 1.0}, torch::kFloat64);
+  for (int k = 0; k <= 10; ++k) {
+    const double s = k / 10.0;
+    bent.push_back(start + shift * s + detour * (s <= 0.5 ? s : 1.0 - s));
+  }
+  // Integral of ||v||^2 = ||shift||^2 + 1 (the +-2 shift_y cross terms cancel over the halves);
+  // the displacement is still shift, so the energy is 1 / E||shift||^2.
+  const double expected = 1.0 / shift.pow(2).sum(1).mean().item<double>();
+  EXPECT_NEAR(fi::normalized_path_energy(bent, times), expected, 1e-9);
+  EXPECT_THROW(fi::normalized_path_energy({start}, {0.0}), std::invalid_argument);
 }

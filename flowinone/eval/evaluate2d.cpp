@@ -9,16 +9,37 @@
 
 namespace fi {
 
+double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
+                              const std::vector<double>& times) {
+  check_arg(trajectory.size() >= 2 && trajectory.size() == times.size(),
+            "[normalized_path_energy] need at least two recorded states with their times, got ",
+            trajectory.size(), " states and ", times.size(), " times");
+  double energy = 0;  // integral of E||v||^2 dt
+  for (std::size_t k = 0; k + 1 < trajectory.size(); ++k) {
+    const double dt = times[k + 1] - times[k];
+    if (dt == 0) continue;
+    const torch::Tensor step = (trajectory[k + 1] - trajectory[k]).to(torch::kFloat64);
+    energy += step.pow(2).flatten(1).sum(1).mean().item<double>() / std::abs(dt);
+  }
+  const double displacement =
+      (trajectory.back() - trajectory.front()).to(torch::kFloat64).pow(2).flatten(1).sum(1).mean().item<double>();
+  check_arg(displacement > 0, "[normalized_path_energy] the particles did not move");
+  return energy / displacement - 1.0;
+}
+
 Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
                          const Eval2dOptions& options, const c10::Device& device) {
   check_arg(options.n >= 1, "[evaluate_2d] n must be >= 1, got ", options.n);
   check_arg(options.w2_points >= 1, "[evaluate_2d] w2_points must be >= 1, got ", options.w2_points);
   Eval2dResult result;
   const auto start = std::chrono::steady_clock::now();
-  const Solution solution = generate(model, config, options.n, options.seed, options.solve, device);
+  SolveOptions solve = options.solve;
+  solve.record_trajectory = true;
+  const Solution solution = generate(model, config, options.n, options.seed, solve, device);
   const torch::Tensor samples = solution.x.to(torch::kCPU);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.nfe = solution.nfe;
+  result.path_energy = normalized_path_energy(solution.trajectory, solution.times);
 
   const auto target = make_toy2d(config.target);
   if (const auto* board = dynamic_cast<const Checkerboard*>(target.get())) {

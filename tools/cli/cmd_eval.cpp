@@ -35,6 +35,7 @@ void run_eval(const EvalFlags& flags) {
   if (result.in_square_fraction) json["in_square_fraction"] = *result.in_square_fraction;
   if (result.square_balance) json["square_balance"] = *result.square_balance;
   json["w2"] = result.w2;
+  json["path_energy"] = result.path_energy;
   json["nfe"] = result.nfe;
   json["solver"] = to_string(options.solve.solver);
   json["steps"] = options.solve.solver == SolverKind::kDopri5 ? nlohmann::json(nullptr)
