@@ -4,6 +4,8 @@
 function(embed_files name dir pattern out)
   file(GLOB files CONFIGURE_DEPENDS "${dir}/${pattern}")
   list(SORT files)
+  # Re-run the configure step when a file's contents change, not only when the list does.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${files})
   set(body "")
   foreach(f ${files})
     get_filename_component(stem "${f}" NAME_WE)
