@@ -7,28 +7,24 @@
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/evaluate2d.h"
 #include "flowinone/train/model_dir.h"
-#include "solver_flags.h"
+#include "model_run_flags.h"
 
 namespace fi::cli {
 
 namespace {
 
 struct EvalFlags {
-  std::string model;
-  std::int64_t n = 10000;
-  SolverFlags solver;
-  std::int64_t seed = 1;
-  std::string device = "auto";
+  ModelRunFlags run;
   bool json = false;
 };
 
 void run_eval(const EvalFlags& flags) {
-  const c10::Device device = parse_device(flags.device);
-  LoadedModel loaded = load_model_dir(flags.model, device);
+  const c10::Device device = parse_device(flags.run.device);
+  LoadedModel loaded = load_model_dir(flags.run.model, device);
   Eval2dOptions options;
-  options.n = flags.n;
-  options.seed = static_cast<std::uint64_t>(flags.seed);
-  options.solve = make_solve_options(flags.solver, loaded.config);
+  options.n = flags.run.n;
+  options.seed = static_cast<std::uint64_t>(flags.run.seed);
+  options.solve = make_solve_options(flags.run.solver, loaded.config);
   const Eval2dResult result = evaluate_2d(loaded.model, loaded.config, options, device);
 
   nlohmann::json json;
@@ -44,7 +40,7 @@ void run_eval(const EvalFlags& flags) {
     json["rtol"] = options.solve.rtol;
     json["atol"] = options.solve.atol;
   }
-  json["n"] = flags.n;
+  json["n"] = flags.run.n;
   json["seconds"] = result.seconds;
   json["target"] = loaded.config.target;
   if (flags.json) {
@@ -59,15 +55,7 @@ void run_eval(const EvalFlags& flags) {
 Command add_eval_command(CLI::App& parent) {
   auto flags = std::make_shared<EvalFlags>();
   CLI::App* app = parent.add_subcommand("eval", "score a trained model's samples");
-  app->add_option("--model", flags->model, "model directory")->required();
-  app->add_option("--n", flags->n, "number of samples")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
-      ->capture_default_str();
-  add_solver_flags(*app, flags->solver);
-  app->add_option("--seed", flags->seed, "seed of the source draws")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  add_model_run_flags(*app, flags->run, "number of samples");
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
   return {app, [flags] { run_eval(*flags); }};
 }

@@ -11,19 +11,15 @@
 #include "flowinone/solvers/generate.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/viz/plots2d.h"
-#include "solver_flags.h"
+#include "model_run_flags.h"
 
 namespace fi::cli {
 
 namespace {
 
 struct SampleFlags {
-  std::string model;
-  std::int64_t n = 10000;
-  SolverFlags solver;
+  ModelRunFlags run;
   std::string out;
-  std::int64_t seed = 1;
-  std::string device = "auto";
 };
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -45,26 +41,26 @@ void run_sample(const SampleFlags& flags) {
   const bool png = ends_with(flags.out, ".png");
   check_arg(png || ends_with(flags.out, ".csv"), "[--out] ", flags.out,
             ": expected a .png or .csv file name");
-  const c10::Device device = parse_device(flags.device);
-  LoadedModel loaded = load_model_dir(flags.model, device);
-  const SolveOptions options = make_solve_options(flags.solver, loaded.config);
+  const c10::Device device = parse_device(flags.run.device);
+  LoadedModel loaded = load_model_dir(flags.run.model, device);
+  const SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
   const Solution solution =
-      generate(loaded.model, loaded.config, flags.n, static_cast<std::uint64_t>(flags.seed), options,
+      generate(loaded.model, loaded.config, flags.run.n, static_cast<std::uint64_t>(flags.run.seed), options,
                device);
   const std::string stem = flags.out.substr(0, flags.out.size() - 4);
   write_file_atomic(stem + ".csv", points_csv(solution.x));
   if (png) {
-    const torch::Tensor data = sample_target(loaded.config, flags.n, flags.seed + 1);
+    const torch::Tensor data = sample_target(loaded.config, flags.run.n, flags.run.seed + 1);
     const Image picture = side_by_side({density_image(solution.x), density_image(data)},
                                        {"model (" + to_string(options.solver) + ")", "data"});
     write_png(flags.out, picture,
-              {{"flowinone", "model=" + flags.model + " solver=" + to_string(options.solver) +
+              {{"flowinone", "model=" + flags.run.model + " solver=" + to_string(options.solver) +
                                  " steps=" + std::to_string(options.num_steps) +
-                                 " n=" + std::to_string(flags.n) + " seed=" +
-                                 std::to_string(flags.seed)}});
+                                 " n=" + std::to_string(flags.run.n) + " seed=" +
+                                 std::to_string(flags.run.seed)}});
   }
   std::cerr << "wrote " << (png ? flags.out + " and " : std::string()) << stem << ".csv ("
-            << flags.n << " samples, " << solution.nfe << " function evaluations)\n";
+            << flags.run.n << " samples, " << solution.nfe << " function evaluations)\n";
 }
 
 }  // namespace
@@ -72,16 +68,8 @@ void run_sample(const SampleFlags& flags) {
 Command add_sample_command(CLI::App& parent) {
   auto flags = std::make_shared<SampleFlags>();
   CLI::App* app = parent.add_subcommand("sample", "draw samples from a trained model");
-  app->add_option("--model", flags->model, "model directory")->required();
-  app->add_option("--n", flags->n, "number of samples")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
-      ->capture_default_str();
-  add_solver_flags(*app, flags->solver);
+  add_model_run_flags(*app, flags->run, "number of samples");
   app->add_option("--out", flags->out, "output .png (with a .csv beside it) or .csv")->required();
-  app->add_option("--seed", flags->seed, "seed of the source draws")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   return {app, [flags] { run_sample(*flags); }};
 }
 

@@ -10,21 +10,17 @@
 #include "flowinone/solvers/generate.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/viz/plots2d.h"
-#include "solver_flags.h"
+#include "model_run_flags.h"
 
 namespace fi::cli {
 
 namespace {
 
 struct VizFlags {
-  std::string model;
+  ModelRunFlags run;
   std::string out;
-  std::int64_t n = 10000;
   std::int64_t particles = 300;
   std::int64_t frames = 60;
-  SolverFlags solver;
-  std::int64_t seed = 1;
-  std::string device = "auto";
 };
 
 std::string fixed2(double value) {
@@ -34,19 +30,19 @@ std::string fixed2(double value) {
 }
 
 void run_viz(const VizFlags& flags) {
-  const c10::Device device = parse_device(flags.device);
-  LoadedModel loaded = load_model_dir(flags.model, device);
+  const c10::Device device = parse_device(flags.run.device);
+  LoadedModel loaded = load_model_dir(flags.run.model, device);
   ensure_directory(flags.out);
-  const std::uint64_t seed = static_cast<std::uint64_t>(flags.seed);
+  const std::uint64_t seed = static_cast<std::uint64_t>(flags.run.seed);
   const VelocityFn velocity = model_velocity(loaded.model);
 
   // Densities of model samples, data and source.
-  SolveOptions options = make_solve_options(flags.solver, loaded.config);
-  const Solution samples = generate(loaded.model, loaded.config, flags.n, seed, options, device);
+  SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
+  const Solution samples = generate(loaded.model, loaded.config, flags.run.n, seed, options, device);
   write_png(flags.out + "/density.png",
-            side_by_side({density_image(sample_source(loaded.config, flags.n, seed, device)),
+            side_by_side({density_image(sample_source(loaded.config, flags.run.n, seed, device)),
                           density_image(samples.x),
-                          density_image(sample_target(loaded.config, flags.n, seed + 1))},
+                          density_image(sample_target(loaded.config, flags.run.n, seed + 1))},
                          {"source (t=0)", "model (t=1)", "data"}));
 
   // Trajectories of a few hundred particles, recorded at every step of a fixed-step solver.
@@ -71,7 +67,7 @@ void run_viz(const VizFlags& flags) {
   animation.num_steps = static_cast<int>(flags.frames);
   animation.record_trajectory = true;
   const Solution flow =
-      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.n, 3000), seed, animation, device);
+      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.run.n, 3000), seed, animation, device);
   write_gif(flags.out + "/flow.gif", flow_frames(flow.trajectory, flow.times, PlotOptions{4.5, 360}), 6);
 
   std::cerr << "wrote density.png, trajectories.png, vector_field.png and flow.gif to " << flags.out
@@ -83,22 +79,14 @@ void run_viz(const VizFlags& flags) {
 Command add_viz_command(CLI::App& parent) {
   auto flags = std::make_shared<VizFlags>();
   CLI::App* app = parent.add_subcommand("viz", "draw a 2D model's densities, paths and field");
-  app->add_option("--model", flags->model, "model directory")->required();
   app->add_option("--out", flags->out, "directory for the pictures")->required();
-  app->add_option("--n", flags->n, "samples in the density pictures")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
-      ->capture_default_str();
   app->add_option("--particles", flags->particles, "particles in trajectories.png")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000}))
       ->capture_default_str();
   app->add_option("--frames", flags->frames, "frames (Euler steps) in flow.gif")
       ->check(CLI::Range(std::int64_t{2}, std::int64_t{1000}))
       ->capture_default_str();
-  add_solver_flags(*app, flags->solver);
-  app->add_option("--seed", flags->seed, "seed of the source draws")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  add_model_run_flags(*app, flags->run, "samples in the density pictures");
   return {app, [flags] { run_viz(*flags); }};
 }
 

@@ -1,7 +1,8 @@
-#include "solver_flags.h"
+#include "model_run_flags.h"
 
 namespace fi::cli {
 
+namespace {
 void add_solver_flags(CLI::App& command, SolverFlags& flags) {
   command.add_option("--solver", flags.solver, "euler, midpoint, rk4 or dopri5 (default: the model's)");
   command.add_option("--steps", flags.steps, "fixed-step solver steps (default: the model's)")
@@ -12,6 +13,19 @@ void add_solver_flags(CLI::App& command, SolverFlags& flags) {
   command.add_option("--atol", flags.atol, "dopri5 absolute tolerance")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+}
+}  // namespace
+
+void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help) {
+  command.add_option("--model", flags.model, "model directory")->required();
+  command.add_option("--n", flags.n, n_help)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
+      ->capture_default_str();
+  add_solver_flags(command, flags.solver);
+  command.add_option("--seed", flags.seed, "seed of the source draws")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
 }
 
 SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& config) {

@@ -1,0 +1,37 @@
+// Flags shared by the commands that run a trained model (sample, eval, viz): --model, --n, --seed,
+// --device, and the solver's --solver, --steps, --rtol, --atol with the rule that fills what the
+// user left out from the model's own sampling defaults.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "flowinone/solvers/ode.h"
+#include "flowinone/train/run_config.h"
+
+namespace fi::cli {
+
+struct SolverFlags {
+  std::string solver;  // empty: the model's sample_solver
+  int steps = 0;       // 0: the model's sample_steps
+  double rtol = 1e-5;
+  double atol = 1e-5;
+};
+
+struct ModelRunFlags {
+  std::string model;
+  std::int64_t n = 10000;
+  SolverFlags solver;
+  std::int64_t seed = 1;
+  std::string device = "auto";
+};
+
+/// Declares --model, --n (described by `n_help`), the solver flags, --seed and --device.
+void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help);
+
+/// SolveOptions from the flags, defaulting to the configuration's sample_solver/sample_steps.
+SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& config);
+
+}  // namespace fi::cli
