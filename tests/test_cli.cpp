@@ -19,8 +19,9 @@ struct CliRun {
   std::string output;  // stdout and stderr together
 };
 
-CliRun run_cli(const std::string& arguments) {
-  const std::string command = std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
+CliRun run_cli_prefixed(const std::string& prefix, const std::string& arguments) {
+  const std::string command =
+      prefix + std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
   CliRun run;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return run;
@@ -31,6 +32,8 @@ CliRun run_cli(const std::string& arguments) {
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
 }
+
+CliRun run_cli(const std::string& arguments) { return run_cli_prefixed("", arguments); }
 
 void expect_usage_error(const std::string& arguments, const std::string& mention) {
   const CliRun run = run_cli(arguments);
@@ -129,4 +132,28 @@ TEST(Cli, SampleAndVizWritePictures) {
   for (const char* file : {"density.png", "trajectories.png", "vector_field.png", "flow.gif"}) {
     EXPECT_GT(fs::file_size(dir + "/" + file), 100u) << file;
   }
+}
+
+TEST(Cli, InterruptWritesACheckpointThatResumes) {
+  const fi::testing::TempDir scratch("cli");
+  const std::string dir = scratch.file("interrupted");
+  // SIGINT after two seconds of a run far too long to finish; --preserve-status passes on the
+  // program's own exit status (130 after an interrupt).
+  CliRun run = run_cli_prefixed("timeout --preserve-status -s INT 2 ",
+                                "train --preset checkerboard --steps 1000000 --set width=32 "
+                                "--set depth=2 --device cpu --out " + dir);
+  EXPECT_EQ(run.status, 130) << run.output;
+  EXPECT_NE(run.output.find("--resume"), std::string::npos) << run.output;
+  ASSERT_TRUE(fs::exists(dir + "/checkpoint/state.safetensors"));
+  ASSERT_TRUE(fs::exists(dir + "/model.safetensors"));
+  const CliRun eval = run_cli("eval --model " + dir + " --n 100 --steps 2 --json");
+  EXPECT_EQ(eval.status, 0) << eval.output;
+  // Resume (configuration from the checkpoint) for three more steps.
+  const auto at = run.output.find("stopped at step ");
+  ASSERT_NE(at, std::string::npos);
+  const long stopped = std::stol(run.output.substr(at + 16));
+  run = run_cli("train --resume --steps " + std::to_string(stopped + 3) + " --out " + dir);
+  EXPECT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("trained " + std::to_string(stopped + 3) + " steps"), std::string::npos)
+      << run.output;
 }
