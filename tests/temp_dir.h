@@ -27,7 +27,8 @@ class TempDir {
  public:
   explicit TempDir(const std::string& label = "test") {
     std::string pattern = "/tmp/flowinone_" + label + "_XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + pattern);
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed: " + pattern);
     path_ = pattern;
   }
   ~TempDir() { remove_tree(path_); }

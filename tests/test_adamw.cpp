@@ -1,6 +1,5 @@
 // Our Adam(W) against LibTorch's own implementation as the reference twin.
 #include <gtest/gtest.h>
-
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 

@@ -1,11 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
-
 #include <filesystem>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 

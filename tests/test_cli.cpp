@@ -1,14 +1,14 @@
 // The command line's contract: exit status 2 with a one-line reason for bad usage or input.
 #include <gtest/gtest.h>
-
-#include "temp_dir.h"
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
+
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -27,7 +27,8 @@ CliRun run_cli_prefixed(const std::string& prefix, const std::string& arguments)
   if (!pipe) return run;
   std::array<char, 4096> buffer;
   std::size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), got);
+  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    run.output.append(buffer.data(), got);
   const int status = ::pclose(pipe);
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
@@ -55,8 +56,10 @@ const std::string& tiny_model() {
   static const std::string dir = [] {
     static const fi::testing::TempDir scratch("cli_model");
     const std::string path = scratch.file("tiny");
-    const CliRun run = run_cli("train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
-                            "--seed 4 --device cpu --out " + path);
+    const CliRun run = run_cli(
+        "train --preset checkerboard --steps 30 --set width=32 --set depth=2 "
+        "--seed 4 --device cpu --out " +
+        path);
     EXPECT_EQ(run.status, 0) << run.output;
     return path;
   }();
@@ -79,12 +82,14 @@ TEST(Cli, VersionAndHelp) {
 
 TEST(Cli, BadUsageExitsTwoWithOneLine) {
   expect_usage_error("train --preset no-such-thing --out /tmp/fi_cli_never", "no-such-thing");
-  expect_usage_error("sample --model " + tiny_model() + " --n 0 --out /tmp/fi_cli_never.png", "--n");
+  expect_usage_error("sample --model " + tiny_model() + " --n 0 --out /tmp/fi_cli_never.png",
+                     "--n");
   expect_usage_error("sample --model /nonexistent/fi_model --out /tmp/fi_cli_never.png",
                      "/nonexistent/fi_model");
   expect_usage_error("eval --model " + tiny_model() + " --steps abc", "--steps");
   expect_usage_error("eval --model " + tiny_model() + " --solver leapfrog", "leapfrog");
-  expect_usage_error("train --preset checkerboard --set colour=red --out /tmp/fi_cli_never", "colour");
+  expect_usage_error("train --preset checkerboard --set colour=red --out /tmp/fi_cli_never",
+                     "colour");
   expect_usage_error("bench nothing", "nothing");
   expect_usage_error("frobnicate", "frobnicate");
   EXPECT_FALSE(fs::exists("/tmp/fi_cli_never"));
@@ -99,7 +104,8 @@ TEST(Cli, SameSeedSameSamples) {
   const fi::testing::TempDir scratch("cli");
   const std::string a = scratch.file("a.csv"), b = scratch.file("b.csv");
   for (const auto& out : {a, b}) {
-    const CliRun run = run_cli("sample --model " + tiny_model() + " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
+    const CliRun run = run_cli("sample --model " + tiny_model() +
+                               " --n 500 --solver rk4 --steps 5 --seed 9 --out " + out);
     ASSERT_EQ(run.status, 0) << run.output;
   }
   const std::string text = read(a);
@@ -123,11 +129,13 @@ TEST(Cli, EvalPrintsJsonOnTheLastLine) {
 TEST(Cli, SampleAndVizWritePictures) {
   const fi::testing::TempDir scratch("cli");
   const std::string dir = scratch.file("pictures");
-  CliRun run = run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
+  CliRun run =
+      run_cli("sample --model " + tiny_model() + " --n 1000 --steps 5 --out " + dir + "/s.png");
   ASSERT_EQ(run.status, 0) << run.output;
   EXPECT_TRUE(fs::exists(dir + "/s.png"));
   EXPECT_TRUE(fs::exists(dir + "/s.csv"));
-  run = run_cli("viz --model " + tiny_model() + " --n 1000 --particles 50 --frames 5 --steps 5 --out " + dir);
+  run = run_cli("viz --model " + tiny_model() +
+                " --n 1000 --particles 50 --frames 5 --steps 5 --out " + dir);
   ASSERT_EQ(run.status, 0) << run.output;
   for (const char* file : {"density.png", "trajectories.png", "vector_field.png", "flow.gif"}) {
     EXPECT_GT(fs::file_size(dir + "/" + file), 100u) << file;
@@ -141,7 +149,8 @@ TEST(Cli, InterruptWritesACheckpointThatResumes) {
   // program's own exit status (130 after an interrupt).
   CliRun run = run_cli_prefixed("timeout --preserve-status -s INT 2 ",
                                 "train --preset checkerboard --steps 1000000 --set width=32 "
-                                "--set depth=2 --device cpu --out " + dir);
+                                "--set depth=2 --device cpu --out " +
+                                    dir);
   EXPECT_EQ(run.status, 130) << run.output;
   EXPECT_NE(run.output.find("--resume"), std::string::npos) << run.output;
   ASSERT_TRUE(fs::exists(dir + "/checkpoint/state.safetensors"));

@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
-
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +10,7 @@
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/io/gif.h"
+#include "temp_dir.h"
 
 namespace {
 

@@ -60,7 +60,8 @@ TEST(MlpVelocity, FourierFrequenciesAreABufferThatTravelsWithTheWeights) {
   EXPECT_FALSE(torch::allclose(first.forward(x, t), second.forward(x, t)));
   {
     torch::NoGradGuard no_grad;
-    for (auto& item : second.named_parameters()) item.value().copy_(first.named_parameters()[item.key()]);
+    for (auto& item : second.named_parameters())
+      item.value().copy_(first.named_parameters()[item.key()]);
     for (auto& item : second.named_buffers()) item.value().copy_(first.named_buffers()[item.key()]);
   }
   EXPECT_TRUE(torch::equal(first.forward(x, t), second.forward(x, t)));

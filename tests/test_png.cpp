@@ -1,13 +1,12 @@
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
-
 #include <filesystem>
 #include <random>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/io/png.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 

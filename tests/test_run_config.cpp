@@ -89,7 +89,8 @@ TEST(RunConfig, MalformedTomlIsAFileError) {
 TEST(RunConfig, PresetsLoadAndValidate) {
   const auto names = fi::preset_names();
   ASSERT_FALSE(names.empty());
-  for (const auto& name : names) EXPECT_NO_THROW(fi::validate_config(fi::load_preset(name))) << name;
+  for (const auto& name : names)
+    EXPECT_NO_THROW(fi::validate_config(fi::load_preset(name))) << name;
   EXPECT_EQ(fi::load_preset("checkerboard").target, "checkerboard");
   EXPECT_EQ(fi::load_preset("checkerboard-fine").target, "checkerboard-fine");
   EXPECT_THROW(fi::load_preset("no-such-preset"), std::invalid_argument);

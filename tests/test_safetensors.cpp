@@ -1,6 +1,4 @@
 #include <gtest/gtest.h>
-
-#include "temp_dir.h"
 #include <torch/types.h>
 
 #include <filesystem>
@@ -8,6 +6,7 @@
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/io/safetensors.h"
+#include "temp_dir.h"
 
 namespace {
 

@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
-
 #include <cmath>
 #include <filesystem>
 
@@ -13,6 +11,7 @@
 #include "flowinone/solvers/generate.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
+#include "temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -34,7 +33,6 @@ fi::RunConfig small_config(std::int64_t steps) {
   config.device = "cpu";
   return config;
 }
-
 
 double in_square_fraction(const fi::VelocityModelPtr& model, const fi::RunConfig& config) {
   fi::SolveOptions options;
@@ -88,7 +86,8 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   for (const auto& [name, tensor] : a) EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
   const auto state_a = fi::load_safetensors(straight + "/checkpoint/state.safetensors").tensors;
   const auto state_b = fi::load_safetensors(resumed + "/checkpoint/state.safetensors").tensors;
-  for (const auto& [name, tensor] : state_a) EXPECT_TRUE(torch::equal(tensor, state_b.at(name))) << name;
+  for (const auto& [name, tensor] : state_a)
+    EXPECT_TRUE(torch::equal(tensor, state_b.at(name))) << name;
   // The sampling model carries the training model's fixed frequencies, not fresh ones.
   EXPECT_TRUE(torch::equal(a.at("fourier_frequencies"), state_a.at("model.fourier_frequencies")));
 }

@@ -26,7 +26,8 @@ void write_all(int fd, std::string_view bytes, const std::string& path) {
     ssize_t written = ::write(fd, data, left);
     if (written < 0) {
       if (errno == EINTR) continue;
-      throw FileError(detail::concat("[write_file_atomic] ", path, ": write failed: ", errno_text()));
+      throw FileError(
+          detail::concat("[write_file_atomic] ", path, ": write failed: ", errno_text()));
     }
     data += written;
     left -= static_cast<std::size_t>(written);
@@ -56,8 +57,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   if (!parent.empty()) ensure_directory(parent.string());
   // A unique name per process and call, so concurrent writers never share a temp file.
   static std::atomic<unsigned> counter{0};
-  const std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                           std::to_string(counter.fetch_add(1));
+  const std::string temp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   check_file(fd >= 0, "[write_file_atomic] cannot create ", temp, ": ", errno_text());
   try {
@@ -72,8 +73,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     std::string reason = errno_text();
     ::unlink(temp.c_str());
-    throw FileError(detail::concat("[write_file_atomic] cannot rename ", temp, " to ", path, ": ",
-                                   reason));
+    throw FileError(
+        detail::concat("[write_file_atomic] cannot rename ", temp, " to ", path, ": ", reason));
   }
   fsync_directory(parent);
 }
@@ -90,8 +91,7 @@ std::string read_file(const std::string& path, std::uint64_t max_bytes) {
   check_file(in.good(), "[read_file] ", path, ": cannot open");
   std::string bytes(size, '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(size));
-  check_file(static_cast<std::uint64_t>(in.gcount()) == size, "[read_file] ", path,
-             ": short read");
+  check_file(static_cast<std::uint64_t>(in.gcount()) == size, "[read_file] ", path, ": short read");
   return bytes;
 }
 

@@ -32,8 +32,8 @@ c10::Device parse_device(const std::string& name) {
 
 std::string runtime_description() {
   std::string text = "LibTorch " + std::string(TORCH_VERSION) + ", CUDA available: ";
-  text += cuda_available() ? "yes (" + std::to_string(torch::cuda::device_count()) + " devices)"
-                           : "no";
+  text +=
+      cuda_available() ? "yes (" + std::to_string(torch::cuda::device_count()) + " devices)" : "no";
   return text;
 }
 

@@ -21,8 +21,13 @@ double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
     const torch::Tensor step = (trajectory[k + 1] - trajectory[k]).to(torch::kFloat64);
     energy += step.pow(2).flatten(1).sum(1).mean().item<double>() / std::abs(dt);
   }
-  const double displacement =
-      (trajectory.back() - trajectory.front()).to(torch::kFloat64).pow(2).flatten(1).sum(1).mean().item<double>();
+  const double displacement = (trajectory.back() - trajectory.front())
+                                  .to(torch::kFloat64)
+                                  .pow(2)
+                                  .flatten(1)
+                                  .sum(1)
+                                  .mean()
+                                  .item<double>();
   check_arg(displacement > 0, "[normalized_path_energy] the particles did not move");
   return energy / displacement - 1.0;
 }
@@ -30,7 +35,8 @@ double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
 Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
                          const Eval2dOptions& options, const c10::Device& device) {
   check_arg(options.n >= 1, "[evaluate_2d] n must be >= 1, got ", options.n);
-  check_arg(options.w2_points >= 1, "[evaluate_2d] w2_points must be >= 1, got ", options.w2_points);
+  check_arg(options.w2_points >= 1, "[evaluate_2d] w2_points must be >= 1, got ",
+            options.w2_points);
   Eval2dResult result;
   const auto start = std::chrono::steady_clock::now();
   SolveOptions solve = options.solve;
@@ -49,8 +55,8 @@ Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
   }
   // W2 between the first w2_points samples and as many fresh data points (another seed).
   const std::int64_t m = std::min(options.w2_points, options.n);
-  result.w2 = wasserstein2(samples.slice(0, 0, m),
-                           sample_target(config, m, options.seed + 0x9e3779b9ULL));
+  result.w2 =
+      wasserstein2(samples.slice(0, 0, m), sample_target(config, m, options.seed + 0x9e3779b9ULL));
   return result;
 }
 

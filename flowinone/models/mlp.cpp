@@ -72,11 +72,12 @@ MlpVelocity::MlpVelocity(const MlpOptions& options) : options_(options) {
 }
 
 torch::Tensor MlpVelocity::forward(const torch::Tensor& x, const torch::Tensor& t) {
-  check_arg(x.dim() == 2 && x.size(1) == options_.dim, "[MlpVelocity] x must be (B, ",
-            options_.dim, "), got ", x.sizes());
+  check_arg(x.dim() == 2 && x.size(1) == options_.dim, "[MlpVelocity] x must be (B, ", options_.dim,
+            "), got ", x.sizes());
   std::vector<torch::Tensor> inputs = {x};
   if (fourier_frequencies_.defined()) {
-    const torch::Tensor angles = (2.0 * M_PI) * torch::matmul(x, fourier_frequencies_.to(x.dtype()));
+    const torch::Tensor angles =
+        (2.0 * M_PI) * torch::matmul(x, fourier_frequencies_.to(x.dtype()));
     inputs.push_back(torch::sin(angles));
     inputs.push_back(torch::cos(angles));
   }

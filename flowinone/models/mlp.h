@@ -25,10 +25,10 @@ Activation parse_activation(const std::string& name);
 std::string to_string(Activation activation);
 
 struct MlpOptions {
-  std::int64_t dim = 2;       // data dimension
-  std::int64_t width = 256;   // hidden units per layer
-  int depth = 4;              // hidden layers (>= 1)
-  int time_dim = 32;          // size of the time embedding (even)
+  std::int64_t dim = 2;      // data dimension
+  std::int64_t width = 256;  // hidden units per layer
+  int depth = 4;             // hidden layers (>= 1)
+  int time_dim = 32;         // size of the time embedding (even)
   Activation activation = Activation::kSilu;
   int fourier_features = 0;    // F; 0 = raw coordinates only
   double fourier_scale = 1.0;  // std of the frequencies, in cycles per unit of x
@@ -43,9 +43,9 @@ class MlpVelocity : public VelocityModel {
 
  private:
   MlpOptions options_;
-  torch::nn::ModuleList hidden_{nullptr};     // registers the layers as hidden.0, hidden.1, ...
-  std::vector<torch::nn::Linear> layers_;     // the same layers, typed, for forward()
-  torch::Tensor fourier_frequencies_;         // (dim, F) buffer, undefined when F = 0
+  torch::nn::ModuleList hidden_{nullptr};  // registers the layers as hidden.0, hidden.1, ...
+  std::vector<torch::nn::Linear> layers_;  // the same layers, typed, for forward()
+  torch::Tensor fourier_frequencies_;      // (dim, F) buffer, undefined when F = 0
   torch::nn::Linear output_{nullptr};
 };
 

@@ -30,28 +30,29 @@ std::string to_string(SolverKind kind);
 
 struct SolveOptions {
   SolverKind solver = SolverKind::kEuler;
-  int num_steps = 100;        // fixed-step methods; must be >= 1
-  double t0 = 0.0;            // start time
-  double t1 = 1.0;            // end time (may be < t0)
-  double rtol = 1e-5;         // dopri5 relative tolerance (> 0)
-  double atol = 1e-5;         // dopri5 absolute tolerance (> 0)
-  double first_step = 0.0;    // dopri5 initial step size; 0 = choose automatically
-  std::int64_t max_nfe = 100000;  // dopri5 gives up (throws) past this many evaluations
-  bool record_trajectory = false; // keep x at every accepted step (including t0 and t1)
+  int num_steps = 100;             // fixed-step methods; must be >= 1
+  double t0 = 0.0;                 // start time
+  double t1 = 1.0;                 // end time (may be < t0)
+  double rtol = 1e-5;              // dopri5 relative tolerance (> 0)
+  double atol = 1e-5;              // dopri5 absolute tolerance (> 0)
+  double first_step = 0.0;         // dopri5 initial step size; 0 = choose automatically
+  std::int64_t max_nfe = 100000;   // dopri5 gives up (throws) past this many evaluations
+  bool record_trajectory = false;  // keep x at every accepted step (including t0 and t1)
 };
 
 struct Solution {
-  torch::Tensor x;                       // (B, ...) state at t1
-  std::int64_t nfe = 0;                  // velocity evaluations
+  torch::Tensor x;       // (B, ...) state at t1
+  std::int64_t nfe = 0;  // velocity evaluations
   std::int64_t num_accepted_steps = 0;
-  std::int64_t num_rejected_steps = 0;   // dopri5 only
-  std::vector<double> times;             // when record_trajectory: time of each recorded state
-  std::vector<torch::Tensor> trajectory; // when record_trajectory: states, same order as times
+  std::int64_t num_rejected_steps = 0;    // dopri5 only
+  std::vector<double> times;              // when record_trajectory: time of each recorded state
+  std::vector<torch::Tensor> trajectory;  // when record_trajectory: states, same order as times
 };
 
 /// Integrates `velocity` from options.t0 to options.t1 starting at x0. Runs under no-grad only if
 /// the caller sets it. Throws std::invalid_argument for bad options, std::runtime_error when
 /// dopri5 exceeds max_nfe or the state becomes non-finite.
-Solution solve_ode(const VelocityFn& velocity, const torch::Tensor& x0, const SolveOptions& options);
+Solution solve_ode(const VelocityFn& velocity, const torch::Tensor& x0,
+                   const SolveOptions& options);
 
 }  // namespace fi

@@ -1,8 +1,7 @@
 #include "flowinone/train/checkpoint.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "flowinone/core/errors.h"
 
@@ -35,7 +34,8 @@ CheckpointContents load_checkpoint(const std::string& model_dir) {
                "'");
     return it->second;
   };
-  check_file(field("format") == kFormat, "[load_checkpoint] ", path, ": not a flowinone checkpoint");
+  check_file(field("format") == kFormat, "[load_checkpoint] ", path,
+             ": not a flowinone checkpoint");
   CheckpointContents checkpoint;
   try {
     checkpoint.config = config_from_json(nlohmann::json::parse(field("config")));

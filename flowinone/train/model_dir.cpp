@@ -1,8 +1,7 @@
 #include "flowinone/train/model_dir.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
@@ -36,7 +35,8 @@ NamedTensors model_tensors(torch::nn::Module& model) {
   return tensors;
 }
 
-void load_model_tensors(torch::nn::Module& model, const std::map<std::string, torch::Tensor>& tensors,
+void load_model_tensors(torch::nn::Module& model,
+                        const std::map<std::string, torch::Tensor>& tensors,
                         const std::string& prefix, const std::string& source) {
   torch::NoGradGuard no_grad;
   for (auto& [name, target] : model_tensors(model)) {
@@ -44,8 +44,9 @@ void load_model_tensors(torch::nn::Module& model, const std::map<std::string, to
     check_file(it != tensors.end(), "[load_model] ", source, ": missing tensor '", prefix + name,
                "'");
     const torch::Tensor& value = it->second;
-    check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '", prefix + name,
-               "' has shape ", value.sizes(), ", the model expects ", target.sizes());
+    check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '",
+               prefix + name, "' has shape ", value.sizes(), ", the model expects ",
+               target.sizes());
     check_file(value.is_floating_point(), "[load_model] ", source, ": tensor '", prefix + name,
                "' has dtype ", value.scalar_type(), ", expected a floating type");
     target.copy_(value);
@@ -55,8 +56,9 @@ void load_model_tensors(torch::nn::Module& model, const std::map<std::string, to
 void save_model_dir(const std::string& dir, torch::nn::Module& model, const RunConfig& config,
                     std::int64_t step) {
   ensure_directory(dir);
-  const std::map<std::string, std::string> metadata = {
-      {"format", kFormat}, {"config", config_to_json(config).dump()}, {"step", std::to_string(step)}};
+  const std::map<std::string, std::string> metadata = {{"format", kFormat},
+                                                       {"config", config_to_json(config).dump()},
+                                                       {"step", std::to_string(step)}};
   save_safetensors(dir + "/model.safetensors", model_tensors(model), metadata);
   write_file_atomic(dir + "/config.toml", config_to_toml(config));
 }

@@ -31,7 +31,8 @@ NamedTensors model_tensors(torch::nn::Module& model);
 
 /// Copies named tensors into the model; every parameter and buffer must be present with its shape
 /// and a floating dtype. Throws FileError naming `source` and the tensor.
-void load_model_tensors(torch::nn::Module& model, const std::map<std::string, torch::Tensor>& tensors,
+void load_model_tensors(torch::nn::Module& model,
+                        const std::map<std::string, torch::Tensor>& tensors,
                         const std::string& prefix, const std::string& source);
 
 /// Writes model.safetensors and config.toml atomically into `dir`.

@@ -1,10 +1,9 @@
 #include "flowinone/train/run_config.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <variant>
 
@@ -21,7 +20,8 @@ const std::vector<std::pair<std::string, std::string>>& flowinone_presets();  //
 
 namespace {
 
-using Member = std::variant<std::string RunConfig::*, std::int64_t RunConfig::*, double RunConfig::*>;
+using Member =
+    std::variant<std::string RunConfig::*, std::int64_t RunConfig::*, double RunConfig::*>;
 
 struct KeyEntry {
   const char* name;
@@ -33,7 +33,8 @@ const std::vector<KeyEntry>& key_table() {
   static const std::vector<KeyEntry> kKeys = {
       {"source", &RunConfig::source, "distribution at t = 0 (a 2D data set name)"},
       {"target", &RunConfig::target, "distribution at t = 1 (a 2D data set name)"},
-      {"coupling", &RunConfig::coupling, "pairing of x0 and x1: independent, ot-exact, ot-sinkhorn"},
+      {"coupling", &RunConfig::coupling,
+       "pairing of x0 and x1: independent, ot-exact, ot-sinkhorn"},
       {"reg", &RunConfig::reg, "Sinkhorn regularization, relative to the largest cost (> 0)"},
       {"path", &RunConfig::path, "probability path: straight, vp, bridge, target"},
       {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
@@ -74,7 +75,8 @@ const KeyEntry& find_key(const std::string& key) {
     if (key == entry.name) return entry;
   }
   std::string valid;
-  for (const auto& entry : key_table()) valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
+  for (const auto& entry : key_table())
+    valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
   throw std::invalid_argument("[config] unknown key '" + key + "' (valid: " + valid + ")");
 }
 
@@ -91,8 +93,9 @@ double parse_float(const std::string& key, const std::string& text) {
   errno = 0;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  check_arg(!text.empty() && end == text.c_str() + text.size() && errno == 0 && std::isfinite(value),
-            "[config] ", key, " must be a finite number, got '", text, "'");
+  check_arg(
+      !text.empty() && end == text.c_str() + text.size() && errno == 0 && std::isfinite(value),
+      "[config] ", key, " must be a finite number, got '", text, "'");
   return value;
 }
 
@@ -172,10 +175,10 @@ void validate_config(const RunConfig& c) {
   };
   std::string valid;
   for (const auto& name : names) valid += (valid.empty() ? "" : ", ") + name;
-  check_arg(is_dataset(c.source), "[config] source: unknown data set '", c.source, "' (valid: ",
-            valid, ")");
-  check_arg(is_dataset(c.target), "[config] target: unknown data set '", c.target, "' (valid: ",
-            valid, ")");
+  check_arg(is_dataset(c.source), "[config] source: unknown data set '", c.source,
+            "' (valid: ", valid, ")");
+  check_arg(is_dataset(c.target), "[config] target: unknown data set '", c.target,
+            "' (valid: ", valid, ")");
   parse_coupling(c.coupling);
   check_arg(c.reg > 0, "[config] reg must be > 0, got ", c.reg);
   check_path_source(parse_path(c.path), c.source);
@@ -184,7 +187,8 @@ void validate_config(const RunConfig& c) {
             c.time_skew);
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
   check_arg(c.model == "mlp", "[config] model: unknown model '", c.model, "' (valid: mlp)");
-  check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ", c.width);
+  check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ",
+            c.width);
   check_arg(c.depth >= 1 && c.depth <= 64, "[config] depth must be in [1, 64], got ", c.depth);
   check_arg(c.time_dim >= 2 && c.time_dim % 2 == 0 && c.time_dim <= 4096,
             "[config] time_dim must be even and in [2, 4096], got ", c.time_dim);
@@ -193,8 +197,8 @@ void validate_config(const RunConfig& c) {
             "[config] fourier_features must be in [0, 4096], got ", c.fourier_features);
   check_arg(c.fourier_scale > 0, "[config] fourier_scale must be > 0, got ", c.fourier_scale);
   check_arg(c.steps >= 1, "[config] steps must be >= 1, got ", c.steps);
-  check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24), "[config] batch_size must be in [1, 2^24], got ",
-            c.batch_size);
+  check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24),
+            "[config] batch_size must be in [1, 2^24], got ", c.batch_size);
   check_arg(c.optimizer == "adam" || c.optimizer == "adamw", "[config] optimizer: unknown '",
             c.optimizer, "' (valid: adam, adamw)");
   check_arg(c.lr > 0, "[config] lr must be > 0, got ", c.lr);
@@ -204,8 +208,8 @@ void validate_config(const RunConfig& c) {
   check_arg(c.warmup_steps >= 0, "[config] warmup_steps must be >= 0, got ", c.warmup_steps);
   check_arg(c.lr_schedule == "cosine" || c.lr_schedule == "constant",
             "[config] lr_schedule: unknown '", c.lr_schedule, "' (valid: cosine, constant)");
-  check_arg(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1, "[config] min_lr_ratio must be in [0, 1], got ",
-            c.min_lr_ratio);
+  check_arg(c.min_lr_ratio >= 0 && c.min_lr_ratio <= 1,
+            "[config] min_lr_ratio must be in [0, 1], got ", c.min_lr_ratio);
   check_arg(c.grad_clip >= 0, "[config] grad_clip must be >= 0, got ", c.grad_clip);
   check_arg(c.ema_decay >= 0 && c.ema_decay < 1, "[config] ema_decay must be in [0, 1), got ",
             c.ema_decay);
@@ -248,7 +252,8 @@ RunConfig config_from_json(const nlohmann::json& json) {
 }
 
 std::string config_to_toml(const RunConfig& config) {
-  std::string text = "# flowinone run configuration: one key per line (flowinone train --config FILE)\n";
+  std::string text =
+      "# flowinone run configuration: one key per line (flowinone train --config FILE)\n";
   for (const auto& entry : key_table()) {
     std::string value = get_config_value(config, entry.name);
     if (std::holds_alternative<std::string RunConfig::*>(entry.member)) {

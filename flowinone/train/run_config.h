@@ -5,9 +5,8 @@
 // live here and nowhere else; config_keys() documents every key.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 

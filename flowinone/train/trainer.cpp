@@ -1,9 +1,8 @@
 #include "flowinone/train/trainer.h"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
@@ -92,7 +91,8 @@ double FlowMatchingTrainer::last_grad_norm() const { return state_->grad_norm; }
 NamedTensors FlowMatchingTrainer::state() const {
   const State& s = *state_;
   NamedTensors tensors;
-  for (auto& [name, tensor] : model_tensors(*s.model)) tensors.emplace_back("model." + name, tensor);
+  for (auto& [name, tensor] : model_tensors(*s.model))
+    tensors.emplace_back("model." + name, tensor);
   for (auto& item : s.optimizer->state("adam.")) tensors.push_back(item);
   for (auto& item : s.ema->state("ema.")) tensors.push_back(item);
   tensors.emplace_back("rng.data", s.generator.get_state());
@@ -147,8 +147,8 @@ void check_resume_config(const RunConfig& stored, const RunConfig& given) {
                    ", now " + b.at(key).dump() + ")";
     }
   }
-  check_arg(differing.empty(), "[--resume] the configuration differs from the checkpoint's in: ",
-            differing);
+  check_arg(differing.empty(),
+            "[--resume] the configuration differs from the checkpoint's in: ", differing);
 }
 
 // Keeps the log rows up to `step`: a crash may have logged past the last checkpoint.
@@ -199,7 +199,8 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
   const auto start = Clock::now();
   const std::int64_t first_step = trainer.steps_done();
   // Losses are summed on the device and read only when reported, so CUDA steps do not sync.
-  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
+  torch::Tensor loss_sum =
+      torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   std::int64_t loss_count = 0;
   const std::int64_t report_every = std::max<std::int64_t>(1, callbacks.report_every);
 

@@ -10,14 +10,13 @@
 // checkpoint_every steps, at the end, and when should_stop() turns true.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <string>
-
 #include <c10/core/Device.h>
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "flowinone/io/safetensors.h"
 #include "flowinone/models/velocity_model.h"
@@ -26,12 +25,12 @@
 namespace fi {
 
 struct TrainProgress {
-  std::int64_t step = 0;         // optimizer steps done
+  std::int64_t step = 0;  // optimizer steps done
   std::int64_t total_steps = 0;
-  double loss = 0;               // mean loss over the steps since the last report
+  double loss = 0;  // mean loss over the steps since the last report
   double learning_rate = 0;
-  double grad_norm = 0;          // before clipping, at the last step
-  double steps_per_second = 0;   // since the start of this process's training
+  double grad_norm = 0;         // before clipping, at the last step
+  double steps_per_second = 0;  // since the start of this process's training
   double elapsed_seconds = 0;
 };
 
@@ -45,15 +44,15 @@ struct TrainCallbacks {
 
 struct TrainResult {
   std::int64_t steps_done = 0;
-  double final_loss = 0;        // mean over the last log interval
-  double seconds = 0;           // training time in this process
-  bool stopped_early = false;   // should_stop() ended it
+  double final_loss = 0;       // mean over the last log interval
+  double seconds = 0;          // training time in this process
+  bool stopped_early = false;  // should_stop() ended it
 };
 
 struct TrainOptions {
   std::string out_dir;
-  bool resume = false;          // continue from out_dir/checkpoint
-  std::string device = "";      // overrides config.device when set
+  bool resume = false;      // continue from out_dir/checkpoint
+  std::string device = "";  // overrides config.device when set
 };
 
 /// The training state and one optimizer step, for the benchmark and for custom loops; the

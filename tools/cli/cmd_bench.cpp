@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -78,7 +77,9 @@ nlohmann::json bench_sample2d(const BenchFlags& flags, const c10::Device& device
     synchronize(device, generate(model, config, kPoints, r + 1, options, device).x);
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
-  return {{"seconds", median(seconds)}, {"points", kPoints}, {"euler_steps", 100},
+  return {{"seconds", median(seconds)},
+          {"points", kPoints},
+          {"euler_steps", 100},
           {"all_seconds", seconds}};
 }
 

@@ -1,6 +1,5 @@
 // flowinone eval: score a trained model's samples against its target distribution.
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -34,8 +33,9 @@ void run_eval(const EvalFlags& flags) {
   json["path_energy"] = result.path_energy;
   json["nfe"] = result.nfe;
   json["solver"] = to_string(options.solve.solver);
-  json["steps"] = options.solve.solver == SolverKind::kDopri5 ? nlohmann::json(nullptr)
-                                                                : nlohmann::json(options.solve.num_steps);
+  json["steps"] = options.solve.solver == SolverKind::kDopri5
+                      ? nlohmann::json(nullptr)
+                      : nlohmann::json(options.solve.num_steps);
   if (options.solve.solver == SolverKind::kDopri5) {
     json["rtol"] = options.solve.rtol;
     json["atol"] = options.solve.atol;

@@ -33,7 +33,8 @@ std::string points_csv(const torch::Tensor& points) {
   std::ostringstream out;
   out.precision(7);
   out << "x,y\n";
-  for (std::int64_t i = 0; i < cpu.size(0); ++i) out << data[2 * i] << ',' << data[2 * i + 1] << '\n';
+  for (std::int64_t i = 0; i < cpu.size(0); ++i)
+    out << data[2 * i] << ',' << data[2 * i + 1] << '\n';
   return out.str();
 }
 
@@ -44,9 +45,8 @@ void run_sample(const SampleFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
   const SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
-  const Solution solution =
-      generate(loaded.model, loaded.config, flags.run.n, static_cast<std::uint64_t>(flags.run.seed), options,
-               device);
+  const Solution solution = generate(loaded.model, loaded.config, flags.run.n,
+                                     static_cast<std::uint64_t>(flags.run.seed), options, device);
   const std::string stem = flags.out.substr(0, flags.out.size() - 4);
   write_file_atomic(stem + ".csv", points_csv(solution.x));
   if (png) {
@@ -56,8 +56,8 @@ void run_sample(const SampleFlags& flags) {
     write_png(flags.out, picture,
               {{"flowinone", "model=" + flags.run.model + " solver=" + to_string(options.solver) +
                                  " steps=" + std::to_string(options.num_steps) +
-                                 " n=" + std::to_string(flags.run.n) + " seed=" +
-                                 std::to_string(flags.run.seed)}});
+                                 " n=" + std::to_string(flags.run.n) +
+                                 " seed=" + std::to_string(flags.run.seed)}});
   }
   std::cerr << "wrote " << (png ? flags.out + " and " : std::string()) << stem << ".csv ("
             << flags.run.n << " samples, " << solution.nfe << " function evaluations)\n";

@@ -2,7 +2,6 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -86,8 +85,8 @@ void run_train(const TrainFlags& flags) {
     std::cerr << "stopped at step " << result.steps_done << "; checkpoint written to " << flags.out
               << " (continue with --resume)\n";
   } else {
-    std::cerr << "trained " << result.steps_done << " steps in " << result.seconds << " s; model in "
-              << flags.out << "\n";
+    std::cerr << "trained " << result.steps_done << " steps in " << result.seconds
+              << " s; model in " << flags.out << "\n";
   }
   if (flags.json) {
     nlohmann::json json = {{"steps", result.steps_done},
@@ -110,7 +109,8 @@ Command add_train_command(CLI::App& parent) {
   app->add_option("--set", flags->assignments, "override a configuration key: key=value")
       ->take_all();
   app->add_option("--out", flags->out, "model directory to write")->required();
-  app->add_option("--seed", flags->seed, "seed of every random draw")->check(CLI::NonNegativeNumber);
+  app->add_option("--seed", flags->seed, "seed of every random draw")
+      ->check(CLI::NonNegativeNumber);
   app->add_option("--steps", flags->steps, "optimizer steps")->check(CLI::PositiveNumber);
   app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N");
   app->add_flag("--resume", flags->resume, "continue from the directory's checkpoint");

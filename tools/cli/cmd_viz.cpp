@@ -38,7 +38,8 @@ void run_viz(const VizFlags& flags) {
 
   // Densities of model samples, data and source.
   SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
-  const Solution samples = generate(loaded.model, loaded.config, flags.run.n, seed, options, device);
+  const Solution samples =
+      generate(loaded.model, loaded.config, flags.run.n, seed, options, device);
   write_png(flags.out + "/density.png",
             side_by_side({density_image(sample_source(loaded.config, flags.run.n, seed, device)),
                           density_image(samples.x),
@@ -49,7 +50,8 @@ void run_viz(const VizFlags& flags) {
   SolveOptions recorded = options;
   if (recorded.solver == SolverKind::kDopri5) recorded.solver = SolverKind::kRk4;
   recorded.record_trajectory = true;
-  const Solution paths = generate(loaded.model, loaded.config, flags.particles, seed, recorded, device);
+  const Solution paths =
+      generate(loaded.model, loaded.config, flags.particles, seed, recorded, device);
   write_png(flags.out + "/trajectories.png", trajectories_image(paths.trajectory));
 
   // The vector field at five times.
@@ -67,8 +69,10 @@ void run_viz(const VizFlags& flags) {
   animation.num_steps = static_cast<int>(flags.frames);
   animation.record_trajectory = true;
   const Solution flow =
-      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.run.n, 3000), seed, animation, device);
-  write_gif(flags.out + "/flow.gif", flow_frames(flow.trajectory, flow.times, PlotOptions{4.5, 360}), 6);
+      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.run.n, 3000), seed,
+               animation, device);
+  write_gif(flags.out + "/flow.gif",
+            flow_frames(flow.trajectory, flow.times, PlotOptions{4.5, 360}), 6);
 
   std::cerr << "wrote density.png, trajectories.png, vector_field.png and flow.gif to " << flags.out
             << "\n";

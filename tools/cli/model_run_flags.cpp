@@ -4,7 +4,8 @@ namespace fi::cli {
 
 namespace {
 void add_solver_flags(CLI::App& command, SolverFlags& flags) {
-  command.add_option("--solver", flags.solver, "euler, midpoint, rk4 or dopri5 (default: the model's)");
+  command.add_option("--solver", flags.solver,
+                     "euler, midpoint, rk4 or dopri5 (default: the model's)");
   command.add_option("--steps", flags.steps, "fixed-step solver steps (default: the model's)")
       ->check(CLI::PositiveNumber);
   command.add_option("--rtol", flags.rtol, "dopri5 relative tolerance")

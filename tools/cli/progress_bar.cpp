@@ -13,7 +13,8 @@ std::string format_duration(double seconds) {
   const long total = static_cast<long>(seconds + 0.5);
   char text[32];
   if (total >= 3600) {
-    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60, total % 60);
+    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", total / 3600, (total / 60) % 60,
+                  total % 60);
   } else {
     std::snprintf(text, sizeof text, "%02ld:%02ld", total / 60, total % 60);
   }
@@ -39,11 +40,12 @@ void ProgressBar::update(const TrainProgress& p) {
     bar += std::string(kWidth - filled, '.');
     std::fprintf(stderr, "\r[%s] %3.0f%% %lld/%lld  loss %.4f  lr %.2e  %.0f it/s  ETA %s   ",
                  bar.c_str(), 100.0 * fraction, static_cast<long long>(p.step),
-                 static_cast<long long>(p.total_steps), p.loss, p.learning_rate,
-                 p.steps_per_second, format_duration(eta).c_str());
+                 static_cast<long long>(p.total_steps), p.loss, p.learning_rate, p.steps_per_second,
+                 format_duration(eta).c_str());
     std::fflush(stderr);
   } else if (p.step % plain_every_ == 0 || last) {
-    std::fprintf(stderr, "step %lld/%lld loss %.5f lr %.3e grad_norm %.3f %.1f it/s elapsed %s ETA %s\n",
+    std::fprintf(stderr,
+                 "step %lld/%lld loss %.5f lr %.3e grad_norm %.3f %.1f it/s elapsed %s ETA %s\n",
                  static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss,
                  p.learning_rate, p.grad_norm, p.steps_per_second,
                  format_duration(p.elapsed_seconds).c_str(), format_duration(eta).c_str());
