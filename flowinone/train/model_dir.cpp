@@ -1,5 +1,6 @@
 #include "flowinone/train/model_dir.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -84,7 +85,12 @@ LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
     throw FileError("[load_model] " + path + ": bad config in metadata: " + error.what());
   }
   auto step = contents.metadata.find("step");
-  if (step != contents.metadata.end()) loaded.step = std::stoll(step->second);
+  if (step != contents.metadata.end()) {
+    char* end = nullptr;
+    loaded.step = std::strtoll(step->second.c_str(), &end, 10);
+    check_file(!step->second.empty() && *end == '\0' && loaded.step >= 0, "[load_model] ", path,
+               ": metadata step '", step->second, "' is not a step count");
+  }
   loaded.model = build_model(loaded.config);
   load_model_tensors(*loaded.model, contents.tensors, "", path);
   loaded.model->to(device);
