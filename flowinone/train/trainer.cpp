@@ -173,7 +173,7 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
                                 const TrainCallbacks& callbacks) {
   validate_config(config);
   check_arg(!options.out_dir.empty(), "[train] an output directory is required");
-  const c10::Device device = parse_device(options.device.empty() ? config.device : options.device);
+  const c10::Device device = parse_device(config.device);
   FlowMatchingTrainer trainer(config, device);
 
   ensure_directory(options.out_dir);

@@ -51,8 +51,7 @@ struct TrainResult {
 
 struct TrainOptions {
   std::string out_dir;
-  bool resume = false;      // continue from out_dir/checkpoint
-  std::string device = "";  // overrides config.device when set
+  bool resume = false;  // continue from out_dir/checkpoint
 };
 
 /// The training state and one optimizer step, for the benchmark and for custom loops; the
