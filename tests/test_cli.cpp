@@ -88,6 +88,8 @@ TEST(Cli, BadUsageExitsTwoWithOneLine) {
                      "/nonexistent/fi_model");
   expect_usage_error("eval --model " + tiny_model() + " --steps abc", "--steps");
   expect_usage_error("eval --model " + tiny_model() + " --solver leapfrog", "leapfrog");
+  expect_usage_error("study nonsense", "nonsense");
+  expect_usage_error("study couplings --steps 0", "--steps");
   expect_usage_error("train --preset checkerboard --set colour=red --out /tmp/fi_cli_never",
                      "colour");
   expect_usage_error("bench nothing", "nothing");

@@ -135,6 +135,23 @@ TEST(Sinkhorn, PlanApproachesExactCostAsRegShrinks) {
   EXPECT_LT(previous_gap, 0.02 * exact) << "exact " << exact;
 }
 
+TEST(Sinkhorn, ScalingFormMatchesALogDomainReference) {
+  // C / reg spans 100 here, so sinkhorn_plan takes its scaling form; the reference below is the
+  // log-domain iteration run to convergence.
+  auto cost = fi::squared_distance_cost(randn({40, 2}, 9), randn({30, 2}, 10) + 0.5);
+  cost = cost / cost.max();
+  const double reg = 0.01;
+  const auto scaled = cost / reg;
+  auto f = torch::zeros({40, 1}, torch::kFloat64), g = torch::zeros({1, 30}, torch::kFloat64);
+  for (int i = 0; i < 5000; ++i) {
+    f = -std::log(40.0) - torch::logsumexp(g - scaled, 1, true);
+    g = -std::log(30.0) - torch::logsumexp(f - scaled, 0, true);
+  }
+  const auto reference = torch::exp(f + g - scaled);
+  const auto plan = fi::sinkhorn_plan(cost, reg, 5000, 1e-12);
+  EXPECT_LT((plan - reference).abs().max().item<double>(), 1e-9);
+}
+
 TEST(Sinkhorn, NoNanForFarApartPoints) {
   const auto x0 = randn({64, 2}, 5), x1 = randn({64, 2}, 6) + 1e4;
   // Unnormalized costs around 2e8 with a small reg: the log domain must not overflow.

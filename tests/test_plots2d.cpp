@@ -106,6 +106,20 @@ TEST(Plots2d, SideBySideAddsGapAndTitles) {
   EXPECT_THROW(fi::side_by_side({a, b}, {"only one"}), std::invalid_argument);
 }
 
+TEST(Plots2d, StackedVerticallyKeepsEachImageAndPadsWithWhite) {
+  const fi::Image wide(50, 20, 3, 0);
+  const fi::Image narrow(30, 10, 1, 0);
+  const fi::Image stacked = fi::stacked_vertically({wide, narrow});
+  EXPECT_EQ(stacked.width, 50);
+  EXPECT_EQ(stacked.height, 20 + 8 + 10);
+  EXPECT_FALSE(is_white(stacked, 45, 10));  // the wide image
+  EXPECT_TRUE(is_white(stacked, 25, 24));   // the gap
+  EXPECT_FALSE(is_white(stacked, 10, 33));  // the narrow one, left-aligned
+  EXPECT_TRUE(is_white(stacked, 45, 33));   // padding beside it
+  EXPECT_THROW(fi::stacked_vertically({}), std::invalid_argument);
+  EXPECT_THROW(fi::stacked_vertically({fi::Image()}), std::invalid_argument);
+}
+
 TEST(Plots2d, FlowFramesOnePerStateWithAGrowingTimeBar) {
   const std::vector<torch::Tensor> states = {torch::zeros({5, 2}), torch::ones({5, 2}),
                                              torch::ones({5, 2}) * 2};

@@ -138,6 +138,32 @@ Image side_by_side(const std::vector<Image>& images, const std::vector<std::stri
   return std::move(canvas.image());
 }
 
+Image stacked_vertically(const std::vector<Image>& images) {
+  check_arg(!images.empty(), "[stacked_vertically] no images");
+  constexpr int kGap = 8;
+  int width = 0, height = -kGap;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const Image& image = images[i];
+    check_arg(image.width > 0 && image.height > 0 &&
+                  image.pixels.size() == std::size_t(image.width) * image.height * image.channels,
+              "[stacked_vertically] image ", i, " is malformed (", image.width, "x", image.height,
+              ")");
+    width = std::max(width, image.width);
+    height += image.height + kGap;
+  }
+  Canvas canvas(width, height);
+  int top = 0;
+  for (const Image& image : images) {
+    const Image rgb = to_rgb(image);
+    for (int y = 0; y < rgb.height; ++y) {
+      std::copy(rgb.at(0, y), rgb.at(0, y) + std::size_t(rgb.width) * 3,
+                canvas.image().at(0, top + y));
+    }
+    top += rgb.height + kGap;
+  }
+  return std::move(canvas.image());
+}
+
 Image trajectories_image(const std::vector<torch::Tensor>& trajectory, const PlotOptions& options) {
   check_options(options, "trajectories_image");
   check_arg(!trajectory.empty(), "[trajectories_image] empty trajectory");

@@ -26,6 +26,9 @@ Image density_image(const torch::Tensor& points, const PlotOptions& options = {}
 /// (one per image), are written above each in a small bitmap font.
 Image side_by_side(const std::vector<Image>& images, const std::vector<std::string>& titles = {});
 
+/// Images placed top to bottom with a small white gap, left-aligned on white; widths may differ.
+Image stacked_vertically(const std::vector<Image>& images);
+
 /// Paths of particles: `trajectory` is a list of (N, 2) states at increasing times; each particle
 /// is a thin gray line, start points in blue and end points in red/orange.
 Image trajectories_image(const std::vector<torch::Tensor>& trajectory,
