@@ -6,8 +6,14 @@
 // here, Gloo when its headers are found, NCCL only in builds configured with FLOWINONE_WITH_NCCL.
 #include "flowinone/train/distributed.h"
 
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <torch/version.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
@@ -165,7 +171,50 @@ auto guarded(const char* operation, const DistributedOptions& options, Body&& bo
   }
 }
 
+// Whether something accepts TCP connections at host:port now (a connect that succeeds within
+// `wait`, then closed).
+bool port_open(const std::string& host, int port, std::chrono::milliseconds wait) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addresses) != 0)
+    return false;
+  bool open = false;
+  for (addrinfo* a = addresses; a != nullptr && !open; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      open = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd poll_fd{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      open = ::poll(&poll_fd, 1, static_cast<int>(wait.count())) == 1 &&
+             ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(addresses);
+  return open;
+}
+
 c10::intrusive_ptr<c10d::Store> open_store(const DistributedOptions& options) {
+  if (options.rank != 0) {
+    // Wait for rank 0's store ourselves: TCPStore's own client retries only every second or so,
+    // which adds seconds to every start where all ranks begin together.
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    while (!port_open(options.master_addr, options.master_port, std::chrono::milliseconds(500))) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw DistributedError("[distributed] rank " + std::to_string(options.rank) +
+                               " found no rendezvous store at " + options.master_addr + ":" +
+                               std::to_string(options.master_port) + " within " +
+                               seconds_text(options.timeout) +
+                               " (is rank 0 running, with the same MASTER_ADDR and MASTER_PORT?)");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   c10d::TCPStoreOptions store_options;
   store_options.port = static_cast<std::uint16_t>(options.master_port);
   store_options.isServer = options.rank == 0;
