@@ -159,6 +159,11 @@ void expect_same_tensors(const std::string& a_path, const std::string& b_path,
   EXPECT_GT(compared, 3);
 }
 
+// Builds without the Gloo headers have no CPU backend; their multi-rank tests are skipped.
+#define SKIP_WITHOUT_GLOO()                                           \
+  if (!fi::distributed_backend_available(c10::Device("cpu")))         \
+  GTEST_SKIP() << "this build has no Gloo backend"
+
 int run_to_end(Process& process, double seconds = 60) {
   const int status = process.wait(seconds);
   EXPECT_GE(status, 0) << "still running after " << seconds << " s";
@@ -212,6 +217,7 @@ TEST(DistributedEnv, CudaRanksTakeTheirLocalGpu) {
 // With one rank the mean over ranks is the gradient itself, so any slip in the bucket layout
 // (offsets, order, the hooks' accumulation) shows as a changed gradient.
 TEST(GradientReducer, TinyBucketsAndAccumulationKeepEveryGradient) {
+  SKIP_WITHOUT_GLOO();
   fi::DistributedOptions options;
   options.master_port = free_port();
   options.timeout = std::chrono::seconds(10);
@@ -251,6 +257,7 @@ TEST(GradientReducer, TinyBucketsAndAccumulationKeepEveryGradient) {
 // 2 ranks with batch B each reach the weights of 1 process with batch 2B; rank 1 writes nothing;
 // a 2-rank run stopped half-way and resumed (started by `launch`) ends where the whole run does.
 TEST(DistributedTraining, TwoRanksMatchOneProcessAndResumeExactly) {
+  SKIP_WITHOUT_GLOO();
   const fi::testing::TempDir scratch("ddp");
   const int steps = 12, batch = 64;
   Process single(train_args(scratch.file("single"), steps, 2 * batch), {},
@@ -306,6 +313,7 @@ TEST(DistributedTraining, TwoRanksMatchOneProcessAndResumeExactly) {
 
 // A rank killed mid-run: the survivor's next all-reduce fails at once, with a message.
 TEST(DistributedTraining, KilledRankEndsTheOtherWithAnError) {
+  SKIP_WITHOUT_GLOO();
   const fi::testing::TempDir scratch("ddp");
   const int port = free_port();
   auto args = train_args(scratch.file("out"), 1000000, 32);
@@ -331,6 +339,7 @@ TEST(DistributedTraining, KilledRankEndsTheOtherWithAnError) {
 
 // A rank that hangs (stopped): the other fails when the timeout runs out, not never.
 TEST(DistributedTraining, HangingRankTimesOutTheOther) {
+  SKIP_WITHOUT_GLOO();
   const fi::testing::TempDir scratch("ddp");
   const int port = free_port();
   auto args = train_args(scratch.file("out"), 1000000, 32);
@@ -353,6 +362,7 @@ TEST(DistributedTraining, HangingRankTimesOutTheOther) {
 }
 
 TEST(DistributedTraining, RendezvousMistakesExitTwoWithTheReason) {
+  SKIP_WITHOUT_GLOO();
   const fi::testing::TempDir scratch("ddp");
   const auto args = train_args(scratch.file("out"), 5, 16);
   {  // a rank outside the world
