@@ -84,7 +84,8 @@ void run_launch(const LaunchFlags& flags) {
   check_arg(!flags.command.empty(), "[launch] give the command to run after --, e.g. "
                                     "`flowinone launch --nproc 2 -- train --preset checkerboard "
                                     "--out runs/dp`");
-  check_arg(flags.command.front() == "train", "[launch] only `train` runs on several ranks, got '",
+  check_arg(flags.command.front() == "train" || flags.command.front() == "bench",
+            "[launch] only `train` (and `bench allreduce`) run on several ranks, got '",
             flags.command.front(), "'");
   const std::string executable = self_executable();
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -126,11 +127,13 @@ void run_launch(const LaunchFlags& flags) {
   int running = flags.nproc;
   int result = 0;
   bool stopping = false;
+  bool interrupted = false;  // a forwarded Ctrl-C: ranks stop together by themselves
   Clock::time_point kill_at = Clock::time_point::max();
   while (running > 0) {
     if (g_forward_signal != 0) {
       const int signal_number = g_forward_signal;
       g_forward_signal = 0;
+      interrupted = true;
       for (pid_t pid : pids)
         if (pid > 0) ::kill(pid, signal_number);
     }
@@ -144,7 +147,7 @@ void run_launch(const LaunchFlags& flags) {
         const int code = exit_code_of(status);
         if (code != 0 && result == 0) {
           result = code;
-          if (running > 0) {
+          if (running > 0 && !interrupted) {
             std::cerr << "launch: rank " << rank << " ended with " << describe_status(status)
                       << "; stopping the other ranks\n";
             for (pid_t pid : pids)
