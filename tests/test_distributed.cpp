@@ -74,8 +74,8 @@ class Process {
     for (char** e = environ; *e; ++e) {
       const std::string entry = *e;
       const std::string name = entry.substr(0, entry.find('='));
-      if (name != "RANK" && name != "WORLD_SIZE" && name != "LOCAL_RANK" &&
-          name != "MASTER_ADDR" && name != "MASTER_PORT")
+      if (name != "RANK" && name != "WORLD_SIZE" && name != "LOCAL_RANK" && name != "MASTER_ADDR" &&
+          name != "MASTER_PORT")
         environment.push_back(entry);
     }
     environment.insert(environment.end(), env.begin(), env.end());
@@ -132,16 +132,13 @@ std::vector<std::string> rank_env(int rank, int world_size, int port) {
 // A tiny 2D model that trains in well under a second per hundred steps; sigma > 0 so the path's
 // noise, drawn for the global batch, is part of what must match.
 std::vector<std::string> train_args(const std::string& out, int steps, int batch_size) {
-  return {"train",          "--preset",         "checkerboard",
-          "--set",          "width=32",         "--set",
-          "depth=2",        "--set",            "fourier_features=0",
-          "--set",          "sigma=0.05",       "--set",
-          "lr_schedule=constant",               "--set",
-          "warmup_steps=3", "--set",            "batch_size=" + std::to_string(batch_size),
-          "--set",          "checkpoint_every=1000", "--steps",
-          std::to_string(steps), "--seed",      "3",
-          "--device",       "cpu",              "--out",
-          out};
+  // clang-format off
+  return {"train", "--preset", "checkerboard",
+          "--set", "width=32", "--set", "depth=2", "--set", "fourier_features=0",
+          "--set", "sigma=0.05", "--set", "lr_schedule=constant", "--set", "warmup_steps=3",
+          "--set", "batch_size=" + std::to_string(batch_size), "--set", "checkpoint_every=1000",
+          "--steps", std::to_string(steps), "--seed", "3", "--device", "cpu", "--out", out};
+  // clang-format on
 }
 
 void expect_same_tensors(const std::string& a_path, const std::string& b_path,
@@ -160,8 +157,8 @@ void expect_same_tensors(const std::string& a_path, const std::string& b_path,
 }
 
 // Builds without the Gloo headers have no CPU backend; their multi-rank tests are skipped.
-#define SKIP_WITHOUT_GLOO()                                           \
-  if (!fi::distributed_backend_available(c10::Device("cpu")))         \
+#define SKIP_WITHOUT_GLOO()                                   \
+  if (!fi::distributed_backend_available(c10::Device("cpu"))) \
   GTEST_SKIP() << "this build has no Gloo backend"
 
 int run_to_end(Process& process, double seconds = 60) {
@@ -182,9 +179,11 @@ TEST(DistributedEnv, ReadsTorchrunVariablesWithDefaults) {
   EXPECT_EQ(options.master_addr, "127.0.0.1");
   EXPECT_EQ(options.master_port, 29500);
   EXPECT_EQ(options.timeout, fi::kDefaultDistributedTimeout);
-  const auto given = fi::distributed_options_from_env(
-      lookup_in({{"WORLD_SIZE", "8"}, {"RANK", "5"}, {"LOCAL_RANK", "1"},
-                 {"MASTER_ADDR", "10.0.0.7"}, {"MASTER_PORT", "1234"}}));
+  const auto given = fi::distributed_options_from_env(lookup_in({{"WORLD_SIZE", "8"},
+                                                                 {"RANK", "5"},
+                                                                 {"LOCAL_RANK", "1"},
+                                                                 {"MASTER_ADDR", "10.0.0.7"},
+                                                                 {"MASTER_PORT", "1234"}}));
   EXPECT_EQ(given.local_rank, 1);
   EXPECT_EQ(given.master_addr, "10.0.0.7");
   EXPECT_EQ(given.master_port, 1234);
@@ -224,7 +223,9 @@ TEST(GradientReducer, TinyBucketsAndAccumulationKeepEveryGradient) {
   const auto context = fi::DistributedContext::connect(options, c10::Device("cpu"));
   torch::manual_seed(0);
   torch::nn::Linear first(3, 5), second(5, 2);
-  auto net = [&](const torch::Tensor& x) { return second->forward(torch::tanh(first->forward(x))); };
+  auto net = [&](const torch::Tensor& x) {
+    return second->forward(torch::tanh(first->forward(x)));
+  };
   std::vector<torch::Tensor> parameters = first->parameters();
   for (const auto& p : second->parameters()) parameters.push_back(p);
   const torch::Tensor x1 = torch::randn({4, 3}), x2 = torch::randn({6, 3});
@@ -291,8 +292,8 @@ TEST(DistributedTraining, TwoRanksMatchOneProcessAndResumeExactly) {
             std::count(ranks_log.begin(), ranks_log.end(), '\n'));
 
   auto launch = [&](int run_steps, bool resume) {
-    std::vector<std::string> args = {"launch", "--nproc", "2", "--master-port",
-                                      std::to_string(free_port()), "--"};
+    std::vector<std::string> args = {
+        "launch", "--nproc", "2", "--master-port", std::to_string(free_port()), "--"};
     const auto train = train_args(scratch.file("split"), run_steps, batch);
     args.insert(args.end(), train.begin(), train.end());
     if (resume) args.push_back("--resume");

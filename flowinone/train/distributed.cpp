@@ -155,19 +155,17 @@ auto guarded(const char* operation, const DistributedOptions& options, Body&& bo
   } catch (const std::invalid_argument&) {
     throw;
   } catch (const c10::Error& error) {
-    throw DistributedError(std::string("[distributed] ") + operation + " failed on rank " +
-                           std::to_string(options.rank) + " of " +
-                           std::to_string(options.world_size) +
-                           ": another rank died, stopped answering within the " +
-                           seconds_text(options.timeout) +
-                           " timeout, or left the group (" + error.what_without_backtrace() + ")");
+    throw DistributedError(
+        std::string("[distributed] ") + operation + " failed on rank " +
+        std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
+        ": another rank died, stopped answering within the " + seconds_text(options.timeout) +
+        " timeout, or left the group (" + error.what_without_backtrace() + ")");
   } catch (const std::exception& error) {
-    throw DistributedError(std::string("[distributed] ") + operation + " failed on rank " +
-                           std::to_string(options.rank) + " of " +
-                           std::to_string(options.world_size) +
-                           ": another rank died, stopped answering within the " +
-                           seconds_text(options.timeout) + " timeout, or left the group (" +
-                           error.what() + ")");
+    throw DistributedError(
+        std::string("[distributed] ") + operation + " failed on rank " +
+        std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
+        ": another rank died, stopped answering within the " + seconds_text(options.timeout) +
+        " timeout, or left the group (" + error.what() + ")");
   }
 }
 
@@ -229,8 +227,8 @@ c10::intrusive_ptr<c10d::Store> open_store(const DistributedOptions& options) {
       what = c10_error->what_without_backtrace();
     if (options.rank == 0) {
       throw std::invalid_argument(
-          "[distributed] rank 0 cannot serve the rendezvous store on " + options.master_addr +
-          ":" + std::to_string(options.master_port) +
+          "[distributed] rank 0 cannot serve the rendezvous store on " + options.master_addr + ":" +
+          std::to_string(options.master_port) +
           " (is MASTER_PORT in use, or MASTER_ADDR not an address of this host?): " + what);
     }
     throw DistributedError("[distributed] rank " + std::to_string(options.rank) +
@@ -246,11 +244,13 @@ void check_in(c10d::Store& store, const DistributedOptions& options) {
   const std::string rank = std::to_string(options.rank);
   const std::int64_t copies = store.add("flowinone/rank/" + rank, 1);
   check_arg(copies == 1, "[distributed] two processes were started with RANK=", rank);
-  if (options.rank == 0) store.set("flowinone/world_size", to_bytes(std::to_string(options.world_size)));
+  if (options.rank == 0)
+    store.set("flowinone/world_size", to_bytes(std::to_string(options.world_size)));
   const std::string main_world_size = from_bytes(store.get("flowinone/world_size"));
   check_arg(main_world_size == std::to_string(options.world_size),
             "[distributed] WORLD_SIZE=", options.world_size, " on rank ", rank,
-            " but WORLD_SIZE=", main_world_size, " on rank 0: start every rank with the same value");
+            " but WORLD_SIZE=", main_world_size,
+            " on rank 0: start every rank with the same value");
   std::int64_t arrived = store.add("flowinone/arrived", 1);
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   while (arrived < options.world_size) {
@@ -294,8 +294,8 @@ std::shared_ptr<DistributedContext> DistributedContext::connect(const Distribute
   check_arg(options.world_size >= 1 && options.rank >= 0 && options.rank < options.world_size,
             "[distributed] rank ", options.rank, " outside a world of ", options.world_size);
   check_arg(options.timeout.count() > 0, "[distributed] the timeout must be positive");
-  check_arg(distributed_backend_available(device), "[distributed] this build has no c10d backend for ",
-            device.str(),
+  check_arg(distributed_backend_available(device),
+            "[distributed] this build has no c10d backend for ", device.str(),
             " (Gloo headers missing at build time, or NCCL not enabled with FLOWINONE_WITH_NCCL)");
   auto impl = std::make_unique<Impl>();
   impl->device = device;
@@ -318,8 +318,8 @@ std::shared_ptr<DistributedContext> DistributedContext::connect(const Distribute
     guarded("connecting Gloo", options, [&] {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(options.timeout);
       gloo_options->devices.push_back(gloo_device(options));
-      impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(
-          impl->store, options.rank, options.world_size, gloo_options);
+      impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, options.rank,
+                                                                  options.world_size, gloo_options);
     });
     impl->backend_name = "gloo";
   }
@@ -337,9 +337,8 @@ PendingCollective DistributedContext::all_reduce_sum_async(torch::Tensor tensor)
     reduce_options.timeout = options_.timeout;
     auto work = impl_->backend->allreduce(tensors, reduce_options);
     const DistributedOptions options = options_;
-    return PendingCollective([work, options] {
-      guarded("all-reduce", options, [&] { work->wait(); });
-    });
+    return PendingCollective(
+        [work, options] { guarded("all-reduce", options, [&] { work->wait(); }); });
   });
 }
 

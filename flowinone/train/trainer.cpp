@@ -106,9 +106,8 @@ torch::Tensor FlowMatchingTrainer::step() {
   // kept so that seeds from before data parallelism give the same runs.
   const torch::Tensor x1 = s.target->sample(global, s.generator).to(s.device);
   const torch::Tensor x0 = s.source->sample(global, s.generator).to(s.device);
-  const CoupledPairs pairs = s.coupling->pair(local_rows(x0, rank, batch),
-                                              local_rows(x1, rank, batch), torch::Tensor(),
-                                              s.generator);
+  const CoupledPairs pairs = s.coupling->pair(
+      local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
   const torch::Tensor t = sample_times(global, s.generator, s.device, s.config.time_skew);
   PathSample sample;
   if (!s.distributed) {
@@ -228,9 +227,9 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
   check_arg(!options.out_dir.empty(), "[train] an output directory is required");
   const DistributedContextPtr& distributed = options.distributed;
   const bool is_main = !distributed || distributed->is_main();
-  const c10::Device device = distributed
-                                 ? device_for_rank(parse_device(config.device), distributed->local_rank())
-                                 : parse_device(config.device);
+  const c10::Device device =
+      distributed ? device_for_rank(parse_device(config.device), distributed->local_rank())
+                  : parse_device(config.device);
   if (distributed) {
     const std::string mine = config_to_json(config).dump();
     check_arg(distributed->share_from_main("config", mine) == mine, "[train] rank ",

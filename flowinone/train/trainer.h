@@ -53,16 +53,16 @@ struct TrainCallbacks {
 
 struct TrainResult {
   std::int64_t steps_done = 0;
-  std::int64_t first_step = 0;  // steps done before this process started (a resumed run)
-  double final_loss = 0;       // mean over the last log interval
-  double seconds = 0;          // training time in this process
-  bool stopped_early = false;  // should_stop() ended it
+  std::int64_t first_step = 0;       // steps done before this process started (a resumed run)
+  double final_loss = 0;             // mean over the last log interval
+  double seconds = 0;                // training time in this process
+  bool stopped_early = false;        // should_stop() ended it
   double communication_seconds = 0;  // gradient all-reduce time not hidden by backward
 };
 
 struct TrainOptions {
   std::string out_dir;
-  bool resume = false;  // continue from out_dir/checkpoint
+  bool resume = false;                // continue from out_dir/checkpoint
   DistributedContextPtr distributed;  // null: this process trains alone
   GradientReducerOptions reducer;
 };

@@ -81,9 +81,10 @@ int exit_code_of(int status) {
 }
 
 void run_launch(const LaunchFlags& flags) {
-  check_arg(!flags.command.empty(), "[launch] give the command to run after --, e.g. "
-                                    "`flowinone launch --nproc 2 -- train --preset checkerboard "
-                                    "--out runs/dp`");
+  check_arg(!flags.command.empty(),
+            "[launch] give the command to run after --, e.g. "
+            "`flowinone launch --nproc 2 -- train --preset checkerboard "
+            "--out runs/dp`");
   check_arg(flags.command.front() == "train" || flags.command.front() == "bench",
             "[launch] only `train` (and `bench allreduce`) run on several ranks, got '",
             flags.command.front(), "'");

@@ -94,8 +94,8 @@ void run_train(const TrainFlags& flags) {
   options.out_dir = flags.out;
   options.resume = flags.resume;
   options.distributed = distributed;
-  options.reducer.bucket_bytes = std::max<std::int64_t>(
-      1, static_cast<std::int64_t>(flags.bucket_mb * 1024.0 * 1024.0));
+  options.reducer.bucket_bytes =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(flags.bucket_mb * 1024.0 * 1024.0));
   const TrainResult result = train_flow_matching(config, options, callbacks);
   if (is_main) bar.finish();
   std::signal(SIGINT, SIG_DFL);
@@ -111,13 +111,14 @@ void run_train(const TrainFlags& flags) {
   }
   if (flags.json && is_main) {
     const std::int64_t steps_here = result.steps_done - result.first_step;
-    nlohmann::json json = {{"steps", result.steps_done},
-                           {"final_loss", result.final_loss},
-                           {"seconds", result.seconds},
-                           {"stopped_early", result.stopped_early},
-                           {"out", flags.out},
-                           {"world_size", distributed ? distributed->world_size() : 1},
-                           {"steps_per_second", result.seconds > 0 ? steps_here / result.seconds : 0.0}};
+    nlohmann::json json = {
+        {"steps", result.steps_done},
+        {"final_loss", result.final_loss},
+        {"seconds", result.seconds},
+        {"stopped_early", result.stopped_early},
+        {"out", flags.out},
+        {"world_size", distributed ? distributed->world_size() : 1},
+        {"steps_per_second", result.seconds > 0 ? steps_here / result.seconds : 0.0}};
     if (distributed) {
       json["backend"] = distributed->backend_name();
       json["global_batch_size"] = config.batch_size * distributed->world_size();
