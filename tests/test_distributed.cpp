@@ -400,3 +400,20 @@ TEST(DistributedTraining, RendezvousMistakesExitTwoWithTheReason) {
     EXPECT_NE(rank0.output().find("1 of 2 ranks joined"), std::string::npos) << rank0.output();
   }
 }
+
+// launch passes on a failed rank's status and reason, and refuses commands that cannot run as
+// ranks.
+TEST(DistributedTraining, LaunchEndsWithAFailedRanksStatus) {
+  SKIP_WITHOUT_GLOO();
+  const fi::testing::TempDir scratch("ddp");
+  Process bad_config({"launch", "--nproc", "2", "--master-port", std::to_string(free_port()), "--",
+                      "train", "--preset", "no-such-preset", "--out", scratch.file("out")},
+                     {}, scratch.file("a.txt"));
+  EXPECT_EQ(run_to_end(bad_config), 2) << bad_config.output();
+  EXPECT_NE(bad_config.output().find("no-such-preset"), std::string::npos) << bad_config.output();
+  Process not_a_rank({"launch", "--nproc", "2", "--", "sample", "--model", scratch.file("out")}, {},
+                     scratch.file("b.txt"));
+  EXPECT_EQ(run_to_end(not_a_rank), 2) << not_a_rank.output();
+  EXPECT_NE(not_a_rank.output().find("sample"), std::string::npos) << not_a_rank.output();
+  EXPECT_FALSE(fs::exists(scratch.file("out")));
+}
