@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU) and a fast BLAS behind it
+  libgloo-dev                             # headers of c10d's Gloo backend (data-parallel training)
   libpng-dev zlib1g-dev                   # PNG pictures, gzip'd data sets
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libbenchmark-dev

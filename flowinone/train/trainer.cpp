@@ -35,9 +35,13 @@ struct FlowMatchingTrainer::State {
   std::int64_t step = 0;
   double learning_rate = 0;
   double grad_norm = 0;
+  DistributedContextPtr distributed;
+  std::unique_ptr<GradientReducer> reducer;
 };
 
-FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Device& device)
+FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Device& device,
+                                         DistributedContextPtr distributed,
+                                         const GradientReducerOptions& reducer)
     : state_(new State{config, device}) {
   validate_config(config);
   State& s = *state_;
@@ -60,22 +64,67 @@ FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Dev
   coupling_options.reg = config.reg;
   s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
   s.path = make_path(parse_path(config.path), config.sigma);
+  if (distributed && distributed->world_size() > 1) {
+    // Same seed, same weights already; the broadcast makes it a guarantee, not a coincidence.
+    std::vector<torch::Tensor> replicated;
+    for (const auto& p : s.model->parameters()) replicated.push_back(p.detach());
+    for (const auto& b : s.model->buffers()) replicated.push_back(b.detach());
+    distributed->broadcast(replicated, 0);
+    s.ema = std::make_unique<Ema>(s.parameters, config.ema_decay);
+    s.reducer = std::make_unique<GradientReducer>(s.parameters, distributed, reducer);
+    s.distributed = std::move(distributed);
+  }
 }
 
 FlowMatchingTrainer::~FlowMatchingTrainer() = default;
 
+namespace {
+
+// This rank's rows of a global batch: rows [rank * local, (rank + 1) * local).
+torch::Tensor local_rows(const torch::Tensor& global, std::int64_t rank, std::int64_t local) {
+  return global.narrow(0, rank * local, local);
+}
+
+// The global batch with this rank's rows replaced by `rows`; the other rows are placeholders
+// that only keep the shapes (and so the generator's draws) those of the global batch.
+torch::Tensor with_local_rows(const torch::Tensor& global, const torch::Tensor& rows,
+                              std::int64_t rank) {
+  torch::Tensor merged = global.clone();
+  merged.narrow(0, rank * rows.size(0), rows.size(0)).copy_(rows);
+  return merged;
+}
+
+}  // namespace
+
 torch::Tensor FlowMatchingTrainer::step() {
   State& s = *state_;
   const std::int64_t batch = s.config.batch_size;
-  const CoupledPairs pairs = s.coupling->pair(s.source->sample(batch, s.generator).to(s.device),
-                                              s.target->sample(batch, s.generator).to(s.device),
-                                              torch::Tensor(), s.generator);
-  const torch::Tensor t = sample_times(batch, s.generator, s.device, s.config.time_skew);
-  const PathSample sample = s.path->sample(pairs.x0, pairs.x1, t, s.generator);
+  // Every rank draws the whole global batch, in the single-process order, and keeps its rows.
+  const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
+  const std::int64_t global = batch * (s.distributed ? s.distributed->world_size() : 1);
+  // Target before source: the order GCC gave the two draws when they were arguments of one call,
+  // kept so that seeds from before data parallelism give the same runs.
+  const torch::Tensor x1 = s.target->sample(global, s.generator).to(s.device);
+  const torch::Tensor x0 = s.source->sample(global, s.generator).to(s.device);
+  const CoupledPairs pairs = s.coupling->pair(
+      local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
+  const torch::Tensor t = sample_times(global, s.generator, s.device, s.config.time_skew);
+  PathSample sample;
+  if (!s.distributed) {
+    sample = s.path->sample(pairs.x0, pairs.x1, t, s.generator);
+  } else {
+    // The path's noise, too, is drawn for the global batch.
+    const PathSample whole = s.path->sample(with_local_rows(x0, pairs.x0, rank),
+                                            with_local_rows(x1, pairs.x1, rank), t, s.generator);
+    sample = PathSample{local_rows(whole.t, rank, batch), local_rows(whole.xt, rank, batch),
+                        local_rows(whole.ut, rank, batch)};
+  }
   const torch::Tensor loss = (s.model->forward(sample.xt, sample.t) - sample.ut).pow(2).mean();
 
   s.optimizer->zero_grad();
+  if (s.reducer) s.reducer->prepare_for_backward();
   loss.backward();
+  if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
   s.grad_norm = clip_grad_norm(s.parameters, s.config.grad_clip);
   s.learning_rate = s.schedule.at(s.step);
   s.optimizer->step(s.learning_rate);
@@ -87,6 +136,9 @@ torch::Tensor FlowMatchingTrainer::step() {
 std::int64_t FlowMatchingTrainer::steps_done() const { return state_->step; }
 double FlowMatchingTrainer::last_learning_rate() const { return state_->learning_rate; }
 double FlowMatchingTrainer::last_grad_norm() const { return state_->grad_norm; }
+double FlowMatchingTrainer::communication_seconds() const {
+  return state_->reducer ? state_->reducer->communication_seconds() : 0.0;
+}
 
 NamedTensors FlowMatchingTrainer::state() const {
   const State& s = *state_;
@@ -173,23 +225,43 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
                                 const TrainCallbacks& callbacks) {
   validate_config(config);
   check_arg(!options.out_dir.empty(), "[train] an output directory is required");
-  const c10::Device device = parse_device(config.device);
-  FlowMatchingTrainer trainer(config, device);
+  const DistributedContextPtr& distributed = options.distributed;
+  const bool is_main = !distributed || distributed->is_main();
+  const c10::Device device =
+      distributed ? device_for_rank(parse_device(config.device), distributed->local_rank())
+                  : parse_device(config.device);
+  if (distributed) {
+    const std::string mine = config_to_json(config).dump();
+    check_arg(distributed->share_from_main("config", mine) == mine, "[train] rank ",
+              distributed->rank(), " was given a configuration that differs from rank 0's");
+  }
+  FlowMatchingTrainer trainer(config, device, distributed, options.reducer);
 
-  ensure_directory(options.out_dir);
   const std::string log_path = options.out_dir + "/train_log.csv";
+  if (is_main) ensure_directory(options.out_dir);
   if (options.resume) {
+    // Every rank reads the checkpoint (the directory must be shared, or copied to every host).
     CheckpointContents checkpoint = load_checkpoint(options.out_dir);
     check_resume_config(checkpoint.config, config);
     trainer.load_state(checkpoint.tensors, checkpoint.step, checkpoint_path(options.out_dir));
-    truncate_log(log_path, checkpoint.step);
-  } else {
+    if (distributed) {
+      const std::string step = std::to_string(checkpoint.step);
+      check_arg(distributed->share_from_main("resume_step", step) == step, "[--resume] rank ",
+                distributed->rank(), " read a checkpoint at step ", step,
+                ", unlike rank 0: give every rank the same checkpoint");
+    }
+    if (is_main) truncate_log(log_path, checkpoint.step);
+  } else if (is_main) {
     write_file_atomic(log_path, kLogHeader);
   }
-  std::ofstream log(log_path, std::ios::app);
-  check_file(log.good(), "[train] cannot append to ", log_path);
+  std::ofstream log;
+  if (is_main) {
+    log.open(log_path, std::ios::app);
+    check_file(log.good(), "[train] cannot append to ", log_path);
+  }
 
   auto write_checkpoint = [&] {
+    if (!is_main) return;
     log.flush();
     save_checkpoint(options.out_dir, trainer.state(), config, trainer.steps_done());
     save_model_dir(options.out_dir, *trainer.averaged_model(), config, trainer.steps_done());
@@ -203,9 +275,12 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
       torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device));
   std::int64_t loss_count = 0;
   const std::int64_t report_every = std::max<std::int64_t>(1, callbacks.report_every);
+  // Ranks stop together: a stop request is shared at the next report, when all ranks meet.
+  bool stop_requested = false, stop_agreed = false;
 
   while (trainer.steps_done() < config.steps) {
-    if (callbacks.should_stop && callbacks.should_stop()) {
+    stop_requested = stop_requested || (callbacks.should_stop && callbacks.should_stop());
+    if (distributed ? stop_agreed : stop_requested) {
       result.stopped_early = true;
       break;
     }
@@ -215,13 +290,24 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
     const bool last = step == config.steps;
     const bool log_now = step % config.log_every == 0 || last;
     if (log_now || step % report_every == 0) {
-      result.final_loss = loss_sum.item<double>() / static_cast<double>(loss_count);
+      if (distributed) {
+        // One small all-reduce: the global mean loss, and whether any rank was asked to stop.
+        torch::Tensor shared = torch::stack(
+            {loss_sum, torch::full({}, static_cast<double>(loss_count), loss_sum.options()),
+             torch::full({}, stop_requested ? 1.0 : 0.0, loss_sum.options())});
+        distributed->all_reduce_sum(shared);
+        shared = shared.cpu();
+        result.final_loss = shared[0].item<double>() / shared[1].item<double>();
+        stop_agreed = shared[2].item<double>() > 0;
+      } else {
+        result.final_loss = loss_sum.item<double>() / static_cast<double>(loss_count);
+      }
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      if (log_now) {
+      if (log_now && is_main) {
         log << step << ',' << result.final_loss << ',' << trainer.last_learning_rate() << ','
             << trainer.last_grad_norm() << ',' << elapsed << '\n';
       }
-      if (callbacks.on_progress) {
+      if (callbacks.on_progress && is_main) {
         TrainProgress progress;
         progress.step = step;
         progress.total_steps = config.steps;
@@ -240,6 +326,8 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
   write_checkpoint();
   result.steps_done = trainer.steps_done();
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.first_step = first_step;
+  result.communication_seconds = trainer.communication_seconds();
   return result;
 }
 

@@ -8,6 +8,13 @@
 // checkpoint: a run resumed at step k ends with the same weights as one never stopped.
 // Checkpoints (DIR/checkpoint/state.safetensors) and the model files are written atomically every
 // checkpoint_every steps, at the end, and when should_stop() turns true.
+//
+// Data parallelism (a DistributedContext given): batch_size is per rank. Every rank draws the
+// whole global batch (batch_size x world_size) from the shared seeded generator and keeps its own
+// rows, so the generators stay in step and N ranks train exactly as one process with batch
+// N x batch_size would (up to float rounding); the coupling alone runs per rank, on the local
+// rows. Gradients are averaged by a GradientReducer; every rank then takes the same step. Rank 0
+// alone writes the checkpoint, model files and log; every rank resumes from the checkpoint.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -20,6 +27,8 @@
 
 #include "flowinone/io/safetensors.h"
 #include "flowinone/models/velocity_model.h"
+#include "flowinone/train/distributed.h"
+#include "flowinone/train/gradient_reducer.h"
 #include "flowinone/train/run_config.h"
 
 namespace fi {
@@ -44,21 +53,28 @@ struct TrainCallbacks {
 
 struct TrainResult {
   std::int64_t steps_done = 0;
-  double final_loss = 0;       // mean over the last log interval
-  double seconds = 0;          // training time in this process
-  bool stopped_early = false;  // should_stop() ended it
+  std::int64_t first_step = 0;       // steps done before this process started (a resumed run)
+  double final_loss = 0;             // mean over the last log interval
+  double seconds = 0;                // training time in this process
+  bool stopped_early = false;        // should_stop() ended it
+  double communication_seconds = 0;  // gradient all-reduce time not hidden by backward
 };
 
 struct TrainOptions {
   std::string out_dir;
-  bool resume = false;  // continue from out_dir/checkpoint
+  bool resume = false;                // continue from out_dir/checkpoint
+  DistributedContextPtr distributed;  // null: this process trains alone
+  GradientReducerOptions reducer;
 };
 
 /// The training state and one optimizer step, for the benchmark and for custom loops; the
 /// checkpointing loop is train_flow_matching below.
 class FlowMatchingTrainer {
  public:
-  FlowMatchingTrainer(const RunConfig& config, const c10::Device& device);
+  /// With `distributed`, the replicas start from rank 0's weights and average their gradients.
+  FlowMatchingTrainer(const RunConfig& config, const c10::Device& device,
+                      DistributedContextPtr distributed = nullptr,
+                      const GradientReducerOptions& reducer = {});
   ~FlowMatchingTrainer();
   FlowMatchingTrainer(const FlowMatchingTrainer&) = delete;
   FlowMatchingTrainer& operator=(const FlowMatchingTrainer&) = delete;
@@ -68,6 +84,8 @@ class FlowMatchingTrainer {
   std::int64_t steps_done() const;
   double last_learning_rate() const;
   double last_grad_norm() const;
+  /// Seconds spent in gradient all-reduce not hidden by backward (0 without a process group).
+  double communication_seconds() const;
   /// The full state (model, optimizer, EMA, generator) as named tensors, and its inverse.
   NamedTensors state() const;
   void load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,

@@ -1,6 +1,7 @@
 // flowinone bench: speed figures printed as JSON, medians of repeats after a warm-up.
 //   train2d   optimizer steps per second of the default 2D model (checkerboard preset), batch 256
 //   sample2d  seconds to integrate 10,000 points with 100 Euler steps
+//   allreduce seconds per all-reduce of the default 2D model's gradients (run under `launch`)
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/solvers/generate.h"
+#include "flowinone/train/distributed.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
 
@@ -83,16 +85,49 @@ nlohmann::json bench_sample2d(const BenchFlags& flags, const c10::Device& device
           {"all_seconds", seconds}};
 }
 
+// Each repeat: a barrier, then 100 back-to-back all-reduces of one flat float32 buffer the size of
+// the default 2D model's parameters (what GradientReducer sends per step, one bucket).
+nlohmann::json bench_allreduce(const BenchFlags& flags, const c10::Device& device) {
+  const EnvLookup env = process_environment();
+  check_arg(distributed_requested(env),
+            "[bench allreduce] run it as several ranks: flowinone launch --nproc 2 -- bench "
+            "allreduce --json");
+  const DistributedContextPtr context =
+      DistributedContext::connect(distributed_options_from_env(env), device);
+  RunConfig config = load_preset("checkerboard");
+  std::int64_t numel = 0;
+  for (const auto& p : build_model(config)->parameters()) numel += p.numel();
+  torch::Tensor buffer = torch::ones({numel}, torch::TensorOptions().device(device));
+  constexpr int kPerRepeat = 100;
+  for (int i = 0; i < 20; ++i) context->all_reduce_sum(buffer);  // warm-up
+  std::vector<double> seconds;
+  for (int r = 0; r < flags.repeats; ++r) {
+    context->barrier();
+    const auto start = Clock::now();
+    for (int i = 0; i < kPerRepeat; ++i) context->all_reduce_sum(buffer);
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count() / kPerRepeat);
+  }
+  if (!context->is_main()) std::exit(0);  // rank 0 reports
+  return {{"seconds_per_allreduce", median(seconds)},
+          {"numel", numel},
+          {"bytes", numel * 4},
+          {"world_size", context->world_size()},
+          {"backend", context->backend_name()},
+          {"all_seconds_per_allreduce", seconds}};
+}
+
 void run_bench(const BenchFlags& flags) {
   const c10::Device device = parse_device(flags.device);
   nlohmann::json result;
-  if (flags.name == "train2d") {
+  if (flags.name == "allreduce") {
+    result = bench_allreduce(flags, device);
+  } else if (flags.name == "train2d") {
     result = bench_train2d(flags, device);
   } else if (flags.name == "sample2d") {
     result = bench_sample2d(flags, device);
   } else {
     throw std::invalid_argument("[bench] unknown benchmark '" + flags.name +
-                                "' (valid: train2d, sample2d)");
+                                "' (valid: train2d, sample2d, allreduce)");
   }
   result["benchmark"] = flags.name;
   result["device"] = device.str();
@@ -106,8 +141,8 @@ void run_bench(const BenchFlags& flags) {
 
 Command add_bench_command(CLI::App& parent) {
   auto flags = std::make_shared<BenchFlags>();
-  CLI::App* app = parent.add_subcommand("bench", "speed benchmarks (train2d, sample2d)");
-  app->add_option("name", flags->name, "train2d or sample2d")->required();
+  CLI::App* app = parent.add_subcommand("bench", "speed benchmarks (train2d, sample2d, allreduce)");
+  app->add_option("name", flags->name, "train2d, sample2d or allreduce (under launch)")->required();
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

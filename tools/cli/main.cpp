@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/train/distributed.h"
 
 namespace {
 
@@ -22,7 +23,8 @@ int run(int argc, char** argv) {
   std::vector<fi::cli::Command> commands = {
       fi::cli::add_train_command(app), fi::cli::add_sample_command(app),
       fi::cli::add_eval_command(app),  fi::cli::add_viz_command(app),
-      fi::cli::add_bench_command(app), fi::cli::add_study_command(app)};
+      fi::cli::add_bench_command(app), fi::cli::add_study_command(app),
+      fi::cli::add_launch_command(app)};
   // CLI11 would only say "a subcommand is required" for a misspelt command; name it instead.
   std::string first_word;
   for (int i = 1; i < argc && first_word.empty(); ++i) {
@@ -75,6 +77,9 @@ int main(int argc, char** argv) {
   } catch (const fi::FileError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
+  } catch (const fi::DistributedError& e) {
+    std::cerr << "error: " << e.what() << "\n";  // a peer failed: not an internal failure here
+    return 1;
   } catch (const c10::Error& e) {
     std::cerr << "error: internal failure in LibTorch: " << e.what_without_backtrace() << "\n";
     return 1;
