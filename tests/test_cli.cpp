@@ -147,9 +147,10 @@ TEST(Cli, SampleAndVizWritePictures) {
 TEST(Cli, InterruptWritesACheckpointThatResumes) {
   const fi::testing::TempDir scratch("cli");
   const std::string dir = scratch.file("interrupted");
-  // SIGINT after two seconds of a run far too long to finish; --preserve-status passes on the
-  // program's own exit status (130 after an interrupt).
-  CliRun run = run_cli_prefixed("timeout --preserve-status -s INT 2 ",
+  // SIGINT after five seconds of a run far too long to finish (loading LibTorch alone can take
+  // two under a parallel ctest); --preserve-status passes on the program's own exit status
+  // (130 after an interrupt).
+  CliRun run = run_cli_prefixed("timeout --preserve-status -s INT 5 ",
                                 "train --preset checkerboard --steps 1000000 --set width=32 "
                                 "--set depth=2 --device cpu --out " +
                                     dir);

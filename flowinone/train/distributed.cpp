@@ -36,6 +36,12 @@
 #endif
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 
 namespace fi {
 
@@ -287,7 +293,20 @@ DistributedContext::DistributedContext(const DistributedOptions& options,
                                        std::unique_ptr<Impl> impl)
     : options_(options), impl_(std::move(impl)) {}
 
-DistributedContext::~DistributedContext() = default;
+DistributedContext::~DistributedContext() {
+#if defined(FLOWINONE_WITH_NCCL) && TORCH_VERSION_MAJOR >= 2
+  // 2.x's NCCL backend expects an explicit shutdown (it warns of leaked resources otherwise).
+  if (impl_ && impl_->backend) {
+    if (auto nccl = c10::dynamic_intrusive_pointer_cast<c10d::ProcessGroupNCCL>(impl_->backend)) {
+      try {
+        nccl->shutdown();
+      } catch (const std::exception&) {
+        // A failed peer may have left the communicator broken; exiting is all that is left.
+      }
+    }
+  }
+#endif
+}
 
 std::shared_ptr<DistributedContext> DistributedContext::connect(const DistributedOptions& options,
                                                                 const c10::Device& device) {
