@@ -34,6 +34,8 @@ TEST(Dequantize, NoiseStaysInsideEachLevelAndInverseRecoversThePixels) {
   EXPECT_LT(u.max().item<double>(), 1.0);
   EXPECT_GT(u.std().item<double>(), 0.2);  // ~ 1/sqrt(12)
   EXPECT_TRUE(torch::equal(layer.inverse(out.z, {}), x));
+  const auto single = random_pixels({1, 3, 2, 2}, 8);
+  EXPECT_TRUE(torch::equal(layer.inverse(layer.forward(single, {}).z, {}), single));
   EXPECT_NEAR(out.logdet[0].item<double>(), -16.0 * std::log(256.0), 1e-3);
   // The unit encoding x = k / 255.
   fi::Dequantize unit(fi::PixelEncoding::kUnit, 1);
