@@ -13,7 +13,7 @@ int main() {
   fi::set_num_threads(0);  // one thread per core
   fi::RunConfig config = fi::load_preset("checkerboard");
   config.steps = 3000;
-  fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+  fi::Trainer trainer(config, torch::kCPU);
   while (trainer.steps_done() < config.steps) trainer.step();
 
   fi::SolveOptions solve;  // Euler, 100 steps, t: 0 -> 1

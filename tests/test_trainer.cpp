@@ -45,7 +45,7 @@ double in_square_fraction(const fi::VelocityModelPtr& model, const fi::RunConfig
 
 TEST(Trainer, ShortRunLowersLossAndLearnsTheBoard) {
   const fi::RunConfig config = small_config(2500);
-  fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+  fi::Trainer trainer(config, torch::kCPU);
   const double untrained = in_square_fraction(trainer.averaged_model(), config);
   double first_losses = 0, last_losses = 0;
   for (int i = 0; i < 2500; ++i) {
@@ -67,17 +67,17 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   config.fourier_features = 8;
   fi::TrainOptions options;
   options.out_dir = straight;
-  fi::train_flow_matching(config, options);
+  fi::train_model(config, options);
 
   options.out_dir = resumed;
   fi::TrainCallbacks stop_early;
   int polls = 0;
   stop_early.should_stop = [&] { return ++polls > 17; };  // stops after 17 steps
-  const auto partial = fi::train_flow_matching(config, options, stop_early);
+  const auto partial = fi::train_model(config, options, stop_early);
   EXPECT_TRUE(partial.stopped_early);
   EXPECT_EQ(partial.steps_done, 17);
   options.resume = true;
-  const auto rest = fi::train_flow_matching(config, options);
+  const auto rest = fi::train_model(config, options);
   EXPECT_EQ(rest.steps_done, 40);
 
   const auto a = fi::load_safetensors(straight + "/model.safetensors").tensors;
@@ -97,11 +97,11 @@ TEST(Trainer, ResumeRefusesAChangedConfiguration) {
   const std::string dir = scratch.file("model");
   fi::TrainOptions options;
   options.out_dir = dir;
-  fi::train_flow_matching(small_config(5), options);
+  fi::train_model(small_config(5), options);
   options.resume = true;
   fi::RunConfig changed = small_config(10);
   changed.width = 32;
-  EXPECT_THROW(fi::train_flow_matching(changed, options), std::invalid_argument);
+  EXPECT_THROW(fi::train_model(changed, options), std::invalid_argument);
 }
 
 TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
@@ -109,7 +109,7 @@ TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
   const std::string dir = scratch.file("model");
   fi::TrainOptions options;
   options.out_dir = dir;
-  fi::train_flow_matching(small_config(20), options);
+  fi::train_model(small_config(20), options);
   EXPECT_TRUE(fs::exists(dir + "/config.toml"));
   EXPECT_TRUE(fs::exists(dir + "/train_log.csv"));
   const fi::LoadedModel a = fi::load_model_dir(dir, torch::kCPU);
@@ -144,7 +144,7 @@ TEST(Trainer, EveryCouplingAndPathTrainsDataToData) {
       config.path = path;
       config.sigma = 0.1;
       config.batch_size = 32;
-      fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+      fi::Trainer trainer(config, torch::kCPU);
       double loss = 0;
       for (int i = 0; i < 5; ++i) loss = trainer.step().item<double>();
       EXPECT_TRUE(std::isfinite(loss)) << coupling << " " << path;
@@ -161,7 +161,7 @@ TEST(Trainer, ExactOtCouplingLowersTheRegressionTarget) {
     config.target = "moons";
     config.coupling = coupling;
     config.batch_size = 256;
-    fi::FlowMatchingTrainer trainer(config, torch::kCPU);
+    fi::Trainer trainer(config, torch::kCPU);
     return trainer.step().item<double>();
   };
   EXPECT_LT(first_loss("ot-exact"), 0.5 * first_loss("independent"));

@@ -102,7 +102,7 @@ std::vector<CouplingStudyRow> run_coupling_study(const CouplingStudyOptions& opt
 
         TrainOptions train_options;
         train_options.out_dir = row.model_dir;
-        const TrainResult trained = train_flow_matching(config, train_options, callbacks.train);
+        const TrainResult trained = train_model(config, train_options, callbacks.train);
         check_arg(!trained.stopped_early, "[coupling study] stopped during ",
                   study_setting_name(row));
         row.train_seconds = trained.seconds;

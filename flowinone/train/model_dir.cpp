@@ -6,13 +6,19 @@
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/flows/flow_builder.h"
 #include "flowinone/models/mlp.h"
 
 namespace fi {
 
 namespace {
-constexpr const char* kFormat = "flowinone-velocity-1";
+constexpr const char* kVelocityFormat = "flowinone-velocity-1";
+constexpr const char* kFlowFormat = "flowinone-flow-1";
+
+const char* format_of(const RunConfig& config) {
+  return is_flow_model(config) ? kFlowFormat : kVelocityFormat;
 }
+}  // namespace
 
 std::int64_t data_dim(const RunConfig& config) { return 2; }
 
@@ -27,6 +33,25 @@ VelocityModelPtr build_model(const RunConfig& config) {
   options.fourier_features = static_cast<int>(config.fourier_features);
   options.fourier_scale = config.fourier_scale;
   return std::make_shared<MlpVelocity>(options);
+}
+
+FlowPtr build_flow_model(const RunConfig& config) {
+  validate_config(config);
+  check_arg(is_flow_model(config), "[build_flow_model] model '", config.model,
+            "' is not a normalizing flow");
+  FlowOptions options;
+  options.kind = parse_flow_kind(config.model);
+  options.shape = {data_dim(config)};
+  options.num_layers = static_cast<int>(config.flow_layers);
+  options.hidden = config.width;
+  options.hidden_layers = static_cast<int>(config.flow_hidden_layers);
+  options.scale_bound = config.scale_bound;
+  return build_flow(options);
+}
+
+std::shared_ptr<torch::nn::Module> build_any_model(const RunConfig& config) {
+  if (is_flow_model(config)) return build_flow_model(config);
+  return build_model(config);
 }
 
 NamedTensors model_tensors(torch::nn::Module& model) {
@@ -57,7 +82,7 @@ void load_model_tensors(torch::nn::Module& model,
 void save_model_dir(const std::string& dir, torch::nn::Module& model, const RunConfig& config,
                     std::int64_t step) {
   ensure_directory(dir);
-  const std::map<std::string, std::string> metadata = {{"format", kFormat},
+  const std::map<std::string, std::string> metadata = {{"format", format_of(config)},
                                                        {"config", config_to_json(config).dump()},
                                                        {"step", std::to_string(step)}};
   save_safetensors(dir + "/model.safetensors", model_tensors(model), metadata);
@@ -72,8 +97,10 @@ LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
              "`flowinone train --out ", dir, "`)");
   SafetensorsContents contents = load_safetensors(path);
   auto format = contents.metadata.find("format");
-  check_file(format != contents.metadata.end() && format->second == kFormat, "[load_model] ", path,
-             ": not a flowinone model (metadata format is not ", kFormat, ")");
+  check_file(format != contents.metadata.end() &&
+                 (format->second == kVelocityFormat || format->second == kFlowFormat),
+             "[load_model] ", path, ": not a flowinone model (metadata format is neither ",
+             kVelocityFormat, " nor ", kFlowFormat, ")");
   auto config_text = contents.metadata.find("config");
   check_file(config_text != contents.metadata.end(), "[load_model] ", path,
              ": metadata has no config");
@@ -91,10 +118,19 @@ LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
     check_file(!step->second.empty() && *end == '\0' && loaded.step >= 0, "[load_model] ", path,
                ": metadata step '", step->second, "' is not a step count");
   }
-  loaded.model = build_model(loaded.config);
-  load_model_tensors(*loaded.model, contents.tensors, "", path);
-  loaded.model->to(device);
-  loaded.model->eval();
+  check_file(format->second == format_of(loaded.config), "[load_model] ", path, ": format ",
+             format->second, " does not match its model '", loaded.config.model, "'");
+  if (is_flow_model(loaded.config)) {
+    loaded.flow = build_flow_model(loaded.config);
+    load_model_tensors(*loaded.flow, contents.tensors, "", path);
+    loaded.flow->to(device);
+    loaded.flow->eval();
+  } else {
+    loaded.model = build_model(loaded.config);
+    load_model_tensors(*loaded.model, contents.tensors, "", path);
+    loaded.model->to(device);
+    loaded.model->eval();
+  }
   return loaded;
 }
 

@@ -1,7 +1,8 @@
 // The model directory: a self-describing trained model.
 //
 //   DIR/model.safetensors   the weights to sample from (the EMA average); metadata "config" holds
-//                           the run configuration as JSON, "format" = "flowinone-velocity-1",
+//                           the run configuration as JSON, "format" = "flowinone-velocity-1"
+//                           (velocity networks) or "flowinone-flow-1" (normalizing flows),
 //                           "step" the optimizer steps behind them
 //   DIR/config.toml         the same configuration, for people and for `train --config`
 //   DIR/train_log.csv       written by the trainer
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "flowinone/flows/flow.h"
 #include "flowinone/io/safetensors.h"
 #include "flowinone/models/velocity_model.h"
 #include "flowinone/train/run_config.h"
@@ -22,6 +24,13 @@ namespace fi {
 /// The velocity network the configuration describes (parameters initialized from torch's global
 /// generator: seed it first), on the CPU.
 VelocityModelPtr build_model(const RunConfig& config);
+
+/// The normalizing flow the configuration describes (is_flow_model(config)), on the CPU;
+/// parameters from torch's global generator.
+FlowPtr build_flow_model(const RunConfig& config);
+
+/// build_model or build_flow_model, whichever the configuration names.
+std::shared_ptr<torch::nn::Module> build_any_model(const RunConfig& config);
 
 /// Data dimension of the configuration's data (2 for the 2D cases).
 std::int64_t data_dim(const RunConfig& config);
@@ -41,7 +50,8 @@ void save_model_dir(const std::string& dir, torch::nn::Module& model, const RunC
 
 struct LoadedModel {
   RunConfig config;
-  VelocityModelPtr model;  // in eval mode, on the requested device
+  VelocityModelPtr model;  // velocity networks: in eval mode, on the requested device; else null
+  FlowPtr flow;            // normalizing flows: in eval mode, on the requested device; else null
   std::int64_t step = 0;
 };
 

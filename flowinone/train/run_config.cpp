@@ -40,14 +40,20 @@ const std::vector<KeyEntry>& key_table() {
       {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
       {"time_skew", &RunConfig::time_skew,
        "training times t = 1 - (1 - u)^time_skew; 1 = uniform, > 1 favours t near 1"},
-      {"model", &RunConfig::model, "velocity network: mlp"},
-      {"width", &RunConfig::width, "hidden units per MLP layer"},
+      {"model", &RunConfig::model,
+       "velocity network (mlp) or normalizing flow (realnvp, maf, nice, glow)"},
+      {"width", &RunConfig::width, "hidden units per MLP layer (flows: of coupling networks)"},
       {"depth", &RunConfig::depth, "hidden MLP layers"},
       {"time_dim", &RunConfig::time_dim, "size of the sinusoidal time embedding (even)"},
       {"activation", &RunConfig::activation, "silu, relu, gelu or tanh"},
       {"fourier_features", &RunConfig::fourier_features,
        "random Fourier features of x fed to the MLP (0 = none)"},
       {"fourier_scale", &RunConfig::fourier_scale, "std of the Fourier frequencies (cycles/unit)"},
+      {"flow_layers", &RunConfig::flow_layers, "normalizing flows: coupling or MAF layers"},
+      {"flow_hidden_layers", &RunConfig::flow_hidden_layers,
+       "normalizing flows: hidden layers of each coupling network or MADE"},
+      {"scale_bound", &RunConfig::scale_bound,
+       "normalizing flows: bound on each layer's |log-scale| (soft clamp)"},
       {"steps", &RunConfig::steps, "optimizer steps"},
       {"batch_size", &RunConfig::batch_size, "pairs per step"},
       {"optimizer", &RunConfig::optimizer, "adam or adamw"},
@@ -66,6 +72,8 @@ const std::vector<KeyEntry>& key_table() {
       {"device", &RunConfig::device, "auto, cpu, cuda or cuda:N"},
       {"sample_solver", &RunConfig::sample_solver, "default solver of sample/eval/viz"},
       {"sample_steps", &RunConfig::sample_steps, "default solver steps of sample/eval/viz"},
+      {"temperature", &RunConfig::temperature,
+       "normalizing flows: std of the base samples when sampling (1 = the model)"},
   };
   return kKeys;
 }
@@ -166,6 +174,11 @@ std::string get_config_value(const RunConfig& config, const std::string& key) {
       entry.member);
 }
 
+bool is_flow_model(const RunConfig& config) {
+  return config.model == "realnvp" || config.model == "maf" || config.model == "nice" ||
+         config.model == "glow";
+}
+
 void validate_config(const RunConfig& c) {
   auto names = toy2d_names();
   auto is_dataset = [&](const std::string& name) {
@@ -186,7 +199,20 @@ void validate_config(const RunConfig& c) {
   check_arg(c.time_skew >= 1 && c.time_skew <= 100, "[config] time_skew must be in [1, 100], got ",
             c.time_skew);
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
-  check_arg(c.model == "mlp", "[config] model: unknown model '", c.model, "' (valid: mlp)");
+  check_arg(c.model == "mlp" || is_flow_model(c), "[config] model: unknown model '", c.model,
+            "' (valid: mlp, realnvp, maf, nice, glow)");
+  if (is_flow_model(c)) {
+    check_arg(c.source == "gaussian", "[config] source: a normalizing flow maps data to its ",
+              "standard Gaussian base density, so source must be gaussian, got '", c.source, "'");
+    check_arg(c.flow_layers >= 1 && c.flow_layers <= 256,
+              "[config] flow_layers must be in [1, 256], got ", c.flow_layers);
+    check_arg(c.flow_hidden_layers >= 1 && c.flow_hidden_layers <= 16,
+              "[config] flow_hidden_layers must be in [1, 16], got ", c.flow_hidden_layers);
+    check_arg(c.scale_bound > 0 && c.scale_bound <= 20,
+              "[config] scale_bound must be in (0, 20], got ", c.scale_bound);
+  }
+  check_arg(c.temperature > 0 && c.temperature <= 10,
+            "[config] temperature must be in (0, 10], got ", c.temperature);
   check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ",
             c.width);
   check_arg(c.depth >= 1 && c.depth <= 64, "[config] depth must be in [1, 64], got ", c.depth);

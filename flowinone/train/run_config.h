@@ -30,6 +30,11 @@ struct RunConfig {
   std::string activation = "silu";
   std::int64_t fourier_features = 0;
   double fourier_scale = 1.0;
+  // Normalizing flows (model = realnvp, maf, nice, glow) are trained by maximum likelihood on the
+  // target; `width` is the hidden width of their coupling networks and MADEs.
+  std::int64_t flow_layers = 8;
+  std::int64_t flow_hidden_layers = 2;
+  double scale_bound = 3.0;
   // Optimization.
   std::int64_t steps = 20000;
   std::int64_t batch_size = 256;
@@ -51,7 +56,11 @@ struct RunConfig {
   // Sampling defaults used by sample/eval/viz when the flags are not given.
   std::string sample_solver = "euler";
   std::int64_t sample_steps = 100;
+  double temperature = 1.0;  // normalizing flows: std of the base samples
 };
+
+/// True for the normalizing-flow models (trained by likelihood), false for velocity networks.
+bool is_flow_model(const RunConfig& config);
 
 struct ConfigKeyInfo {
   std::string name;

@@ -10,6 +10,8 @@
 #include "flowinone/core/runtime.h"
 #include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
+#include "flowinone/flows/bijector.h"
+#include "flowinone/flows/flow.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/train/adamw.h"
 #include "flowinone/train/checkpoint.h"
@@ -19,10 +21,12 @@
 
 namespace fi {
 
-struct FlowMatchingTrainer::State {
+struct Trainer::State {
   RunConfig config;
   c10::Device device;
-  VelocityModelPtr model;
+  std::shared_ptr<torch::nn::Module> model;  // the trained module: `velocity` or `flow`
+  VelocityModelPtr velocity;
+  FlowPtr flow;
   std::vector<torch::Tensor> parameters;
   std::unique_ptr<Adam> optimizer;
   std::unique_ptr<Ema> ema;
@@ -39,17 +43,26 @@ struct FlowMatchingTrainer::State {
   std::unique_ptr<GradientReducer> reducer;
 };
 
-FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Device& device,
-                                         DistributedContextPtr distributed,
-                                         const GradientReducerOptions& reducer)
+Trainer::Trainer(const RunConfig& config, const c10::Device& device,
+                 DistributedContextPtr distributed, const GradientReducerOptions& reducer)
     : state_(new State{config, device}) {
   validate_config(config);
   State& s = *state_;
   // Model initialization draws from torch's global generator; data from our own.
   seed_global(static_cast<std::uint64_t>(config.seed));
-  s.model = build_model(config);
+  s.model = build_any_model(config);
+  s.velocity = std::dynamic_pointer_cast<VelocityModel>(s.model);
+  s.flow = std::dynamic_pointer_cast<Flow>(s.model);
   s.model->to(device);
   s.model->train();
+  s.target = make_toy2d(config.target);
+  if (s.flow) {
+    // ActNorm's data-dependent initialization, on a batch from a generator of its own so that the
+    // training draws are those of any other model with this seed.
+    at::Generator init = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0xac7e0a11ULL);
+    s.flow->initialize(
+        s.target->sample(std::max<std::int64_t>(config.batch_size, 512), init).to(device));
+  }
   s.parameters = s.model->parameters();
   s.optimizer = std::make_unique<Adam>(
       s.parameters, AdamOptions{config.beta1, config.beta2, 1e-8, config.weight_decay,
@@ -59,7 +72,6 @@ FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Dev
                           config.lr_schedule == "cosine", config.min_lr_ratio};
   s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
   s.source = make_toy2d(config.source);
-  s.target = make_toy2d(config.target);
   CouplingOptions coupling_options;
   coupling_options.reg = config.reg;
   s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
@@ -76,7 +88,7 @@ FlowMatchingTrainer::FlowMatchingTrainer(const RunConfig& config, const c10::Dev
   }
 }
 
-FlowMatchingTrainer::~FlowMatchingTrainer() = default;
+Trainer::~Trainer() = default;
 
 namespace {
 
@@ -96,7 +108,7 @@ torch::Tensor with_local_rows(const torch::Tensor& global, const torch::Tensor& 
 
 }  // namespace
 
-torch::Tensor FlowMatchingTrainer::step() {
+torch::Tensor Trainer::step() {
   State& s = *state_;
   const std::int64_t batch = s.config.batch_size;
   // Every rank draws the whole global batch, in the single-process order, and keeps its rows.
@@ -105,6 +117,7 @@ torch::Tensor FlowMatchingTrainer::step() {
   // Target before source: the order GCC gave the two draws when they were arguments of one call,
   // kept so that seeds from before data parallelism give the same runs.
   const torch::Tensor x1 = s.target->sample(global, s.generator).to(s.device);
+  if (s.flow) return likelihood_step(local_rows(x1, rank, batch));
   const torch::Tensor x0 = s.source->sample(global, s.generator).to(s.device);
   const CoupledPairs pairs = s.coupling->pair(
       local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
@@ -119,8 +132,22 @@ torch::Tensor FlowMatchingTrainer::step() {
     sample = PathSample{local_rows(whole.t, rank, batch), local_rows(whole.xt, rank, batch),
                         local_rows(whole.ut, rank, batch)};
   }
-  const torch::Tensor loss = (s.model->forward(sample.xt, sample.t) - sample.ut).pow(2).mean();
+  return optimizer_step((s.velocity->forward(sample.xt, sample.t) - sample.ut).pow(2).mean());
+}
 
+torch::Tensor Trainer::likelihood_step(const torch::Tensor& x) {
+  State& s = *state_;
+  torch::Tensor loss;
+  try {
+    loss = -s.flow->log_prob(x).mean();
+  } catch (const NonFiniteError& error) {
+    throw std::runtime_error(std::string(error.what()) + " at step " + std::to_string(s.step + 1));
+  }
+  return optimizer_step(loss);
+}
+
+torch::Tensor Trainer::optimizer_step(const torch::Tensor& loss) {
+  State& s = *state_;
   s.optimizer->zero_grad();
   if (s.reducer) s.reducer->prepare_for_backward();
   loss.backward();
@@ -133,14 +160,14 @@ torch::Tensor FlowMatchingTrainer::step() {
   return loss.detach();
 }
 
-std::int64_t FlowMatchingTrainer::steps_done() const { return state_->step; }
-double FlowMatchingTrainer::last_learning_rate() const { return state_->learning_rate; }
-double FlowMatchingTrainer::last_grad_norm() const { return state_->grad_norm; }
-double FlowMatchingTrainer::communication_seconds() const {
+std::int64_t Trainer::steps_done() const { return state_->step; }
+double Trainer::last_learning_rate() const { return state_->learning_rate; }
+double Trainer::last_grad_norm() const { return state_->grad_norm; }
+double Trainer::communication_seconds() const {
   return state_->reducer ? state_->reducer->communication_seconds() : 0.0;
 }
 
-NamedTensors FlowMatchingTrainer::state() const {
+NamedTensors Trainer::state() const {
   const State& s = *state_;
   NamedTensors tensors;
   for (auto& [name, tensor] : model_tensors(*s.model))
@@ -151,8 +178,8 @@ NamedTensors FlowMatchingTrainer::state() const {
   return tensors;
 }
 
-void FlowMatchingTrainer::load_state(const std::map<std::string, torch::Tensor>& tensors,
-                                     std::int64_t step, const std::string& source) {
+void Trainer::load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,
+                         const std::string& source) {
   State& s = *state_;
   load_model_tensors(*s.model, tensors, "model.", source);
   s.optimizer->load_state(tensors, "adam.");
@@ -167,8 +194,15 @@ void FlowMatchingTrainer::load_state(const std::map<std::string, torch::Tensor>&
   s.step = step;
 }
 
-VelocityModelPtr FlowMatchingTrainer::averaged_model() const {
-  VelocityModelPtr averaged = build_model(state_->config);
+VelocityModelPtr Trainer::averaged_model() const {
+  auto velocity = std::dynamic_pointer_cast<VelocityModel>(averaged_module());
+  if (!velocity)
+    throw std::logic_error("[Trainer::averaged_model] the model is not a velocity network");
+  return velocity;
+}
+
+std::shared_ptr<torch::nn::Module> Trainer::averaged_module() const {
+  std::shared_ptr<torch::nn::Module> averaged = build_any_model(state_->config);
   state_->ema->copy_to(averaged->parameters());
   // Buffers (fixed Fourier frequencies, say) are not averaged: they are the training model's.
   torch::NoGradGuard no_grad;
@@ -221,8 +255,8 @@ void truncate_log(const std::string& path, std::int64_t step) {
 
 }  // namespace
 
-TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& options,
-                                const TrainCallbacks& callbacks) {
+TrainResult train_model(const RunConfig& config, const TrainOptions& options,
+                        const TrainCallbacks& callbacks) {
   validate_config(config);
   check_arg(!options.out_dir.empty(), "[train] an output directory is required");
   const DistributedContextPtr& distributed = options.distributed;
@@ -235,7 +269,7 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
     check_arg(distributed->share_from_main("config", mine) == mine, "[train] rank ",
               distributed->rank(), " was given a configuration that differs from rank 0's");
   }
-  FlowMatchingTrainer trainer(config, device, distributed, options.reducer);
+  Trainer trainer(config, device, distributed, options.reducer);
 
   const std::string log_path = options.out_dir + "/train_log.csv";
   if (is_main) ensure_directory(options.out_dir);
@@ -264,7 +298,7 @@ TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& opt
     if (!is_main) return;
     log.flush();
     save_checkpoint(options.out_dir, trainer.state(), config, trainer.steps_done());
-    save_model_dir(options.out_dir, *trainer.averaged_model(), config, trainer.steps_done());
+    save_model_dir(options.out_dir, *trainer.averaged_module(), config, trainer.steps_done());
   };
 
   TrainResult result;

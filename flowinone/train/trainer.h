@@ -1,8 +1,13 @@
-// Conditional flow-matching training.
+// Training of both model families with one loop, optimizer, EMA and checkpoint format.
 //
-// Each step draws a batch of source points x0 and target points x1, times t ~ U[0, 1), asks the
-// path for (x_t, u_t), and minimizes the mean squared error || v(x_t, t) - u_t ||^2 with Adam(W),
-// warm-up + cosine learning rate, gradient clipping and an EMA of the weights.
+// Velocity networks (conditional flow matching): each step draws a batch of source points x0 and
+// target points x1, times t ~ U[0, 1), asks the path for (x_t, u_t), and minimizes the mean
+// squared error || v(x_t, t) - u_t ||^2.
+// Normalizing flows: each step draws target points x and minimizes the negative log-likelihood
+// -log p(x) in nats (ActNorm layers are first initialized on a batch of their own). A non-finite
+// log-density stops training with an error naming the layer and the step; the last checkpoint
+// on disk is left as it was.
+// Both use Adam(W), warm-up + cosine learning rate, gradient clipping and an EMA of the weights.
 //
 // Every random draw comes from one generator seeded by config.seed, and its state is part of the
 // checkpoint: a run resumed at step k ends with the same weights as one never stopped.
@@ -68,16 +73,15 @@ struct TrainOptions {
 };
 
 /// The training state and one optimizer step, for the benchmark and for custom loops; the
-/// checkpointing loop is train_flow_matching below.
-class FlowMatchingTrainer {
+/// checkpointing loop is train_model below.
+class Trainer {
  public:
   /// With `distributed`, the replicas start from rank 0's weights and average their gradients.
-  FlowMatchingTrainer(const RunConfig& config, const c10::Device& device,
-                      DistributedContextPtr distributed = nullptr,
-                      const GradientReducerOptions& reducer = {});
-  ~FlowMatchingTrainer();
-  FlowMatchingTrainer(const FlowMatchingTrainer&) = delete;
-  FlowMatchingTrainer& operator=(const FlowMatchingTrainer&) = delete;
+  Trainer(const RunConfig& config, const c10::Device& device,
+          DistributedContextPtr distributed = nullptr, const GradientReducerOptions& reducer = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   /// One optimizer step; returns the batch loss (0-d, detached, on the device: reading it syncs).
   torch::Tensor step();
@@ -91,15 +95,19 @@ class FlowMatchingTrainer {
   void load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,
                   const std::string& source);
   /// A CPU copy of the model holding the EMA weights: the model to sample from.
+  std::shared_ptr<torch::nn::Module> averaged_module() const;
+  /// averaged_module() of a velocity network; throws std::logic_error for a flow.
   VelocityModelPtr averaged_model() const;
 
  private:
+  torch::Tensor likelihood_step(const torch::Tensor& x);
+  torch::Tensor optimizer_step(const torch::Tensor& loss);
   struct State;
   std::unique_ptr<State> state_;
 };
 
 /// Trains the model the configuration describes into options.out_dir.
-TrainResult train_flow_matching(const RunConfig& config, const TrainOptions& options,
-                                const TrainCallbacks& callbacks = {});
+TrainResult train_model(const RunConfig& config, const TrainOptions& options,
+                        const TrainCallbacks& callbacks = {});
 
 }  // namespace fi

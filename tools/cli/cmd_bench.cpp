@@ -42,7 +42,7 @@ void synchronize(const c10::Device& device, const torch::Tensor& value) {
 nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device) {
   RunConfig config = load_preset("checkerboard");
   config.batch_size = 256;
-  FlowMatchingTrainer trainer(config, device);
+  Trainer trainer(config, device);
   constexpr int kWarmup = 50, kStepsPerRepeat = 200;
   torch::Tensor loss;
   for (int i = 0; i < kWarmup; ++i) loss = trainer.step();

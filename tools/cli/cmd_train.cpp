@@ -96,7 +96,7 @@ void run_train(const TrainFlags& flags) {
   options.distributed = distributed;
   options.reducer.bucket_bytes =
       std::max<std::int64_t>(1, static_cast<std::int64_t>(flags.bucket_mb * 1024.0 * 1024.0));
-  const TrainResult result = train_flow_matching(config, options, callbacks);
+  const TrainResult result = train_model(config, options, callbacks);
   if (is_main) bar.finish();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
