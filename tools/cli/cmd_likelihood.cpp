@@ -34,7 +34,7 @@ struct LikelihoodFlags {
   std::int64_t probes = 1;
   std::string out_image;  // empty: MODEL/likelihood.png
   bool no_image = false;
-  int grid = 128;
+  int grid = 64;
   bool json = false;
 };
 

@@ -96,6 +96,8 @@ Command add_sample_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("sample", "draw samples from a trained model");
   add_model_run_flags(*app, flags->run, "number of samples");
   app->add_option("--out", flags->out, "output .png (with a .csv beside it) or .csv")->required();
+  app->add_flag("--with-logp", flags->with_logp,
+                "add each sample's model log-density (nats) to the CSV as a logp column");
   return {app, [flags] { run_sample(*flags); }};
 }
 
