@@ -361,7 +361,6 @@ TEST(LikelihoodCli, BadUsageExitsTwo) {
   const std::string gaussian = write_model(scratch, "gaussian");
   const std::string eight_gaussians = write_model(scratch, "8gaussians");
   expect_usage_error("likelihood --model " + gaussian + " --estimator stochastic", "stochastic");
-  expect_usage_error("likelihood --model " + gaussian + " --split train", "train");
   expect_usage_error("likelihood --model " + eight_gaussians, "8gaussians");
   expect_usage_error(
       "sample --model " + eight_gaussians + " --with-logp --out " + scratch.file("s.csv"),
