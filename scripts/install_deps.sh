@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU) and a fast BLAS behind it
   libpng-dev zlib1g-dev                   # PNG pictures, gzip'd data sets
+  libjpeg-dev                             # JPEG pictures in image folders (optional at build)
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist
