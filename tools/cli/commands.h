@@ -18,5 +18,6 @@ Command add_sample_command(CLI::App& parent);
 Command add_eval_command(CLI::App& parent);
 Command add_viz_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_train_classifier_command(CLI::App& parent);
 
 }  // namespace fi::cli

@@ -21,8 +21,8 @@ int run(int argc, char** argv) {
 
   std::vector<fi::cli::Command> commands = {
       fi::cli::add_train_command(app), fi::cli::add_sample_command(app),
-      fi::cli::add_eval_command(app), fi::cli::add_viz_command(app),
-      fi::cli::add_bench_command(app)};
+      fi::cli::add_eval_command(app),  fi::cli::add_viz_command(app),
+      fi::cli::add_bench_command(app), fi::cli::add_train_classifier_command(app)};
   // CLI11 would only say "a subcommand is required" for a misspelt command; name it instead.
   std::string first_word;
   for (int i = 1; i < argc && first_word.empty(); ++i) {
