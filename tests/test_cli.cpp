@@ -78,6 +78,11 @@ TEST(Cli, VersionAndHelp) {
     EXPECT_EQ(help.status, 0) << command;
     EXPECT_NE(help.output.find("--"), std::string::npos) << command;
   }
+  const CliRun help = run_cli("--help");
+  for (const char* command : {"train", "sample", "eval", "viz", "bench", "study", "launch",
+                              "likelihood", "train-classifier"}) {
+    EXPECT_NE(help.output.find(command), std::string::npos) << command << "\n" << help.output;
+  }
 }
 
 TEST(Cli, BadUsageExitsTwoWithOneLine) {

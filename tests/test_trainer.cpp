@@ -166,3 +166,79 @@ TEST(Trainer, ExactOtCouplingLowersTheRegressionTarget) {
   };
   EXPECT_LT(first_loss("ot-exact"), 0.5 * first_loss("independent"));
 }
+
+namespace {
+
+fi::RunConfig small_flow_config(const std::string& model, std::int64_t steps) {
+  fi::RunConfig config = small_config(steps);
+  config.model = model;
+  config.width = 32;
+  config.flow_layers = 4;
+  config.flow_hidden_layers = 1;
+  return config;
+}
+
+double held_out_nll(fi::Flow& flow, const fi::RunConfig& config) {
+  torch::NoGradGuard no_grad;
+  return -flow.log_prob(fi::sample_target(config, 2000, 77)).mean().item<double>();
+}
+
+}  // namespace
+
+TEST(Trainer, NormalizingFlowsLowerTheirHeldOutNll) {
+  for (const std::string model : {"realnvp", "maf"}) {
+    const fi::testing::TempDir scratch("trainer_flow");
+    const fi::RunConfig config = small_flow_config(model, 150);
+    fi::seed_global(static_cast<std::uint64_t>(config.seed));
+    const fi::FlowPtr untrained = fi::build_flow_model(config);
+    untrained->initialize(fi::sample_target(config, 512, 5));  // ActNorm, as the trainer does
+    fi::TrainOptions options;
+    options.out_dir = scratch.file("flow");
+    const auto result = fi::train_model(config, options);
+    EXPECT_EQ(result.steps_done, 150);
+    const fi::LoadedModel loaded = fi::load_model_dir(options.out_dir, torch::kCPU);
+    ASSERT_TRUE(loaded.flow) << model;
+    EXPECT_FALSE(loaded.model) << model;
+    const double before = held_out_nll(*untrained, config);
+    const double after = held_out_nll(*loaded.flow, config);
+    EXPECT_LT(after, before - 0.2) << model;
+    EXPECT_TRUE(std::isfinite(after)) << model;
+  }
+}
+
+TEST(Trainer, ResumedFlowEndsWithTheSameWeights) {
+  const fi::testing::TempDir scratch("trainer_flow_resume");
+  const fi::RunConfig config = small_flow_config("realnvp", 30);
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("straight");
+  fi::train_model(config, options);
+  options.out_dir = scratch.file("resumed");
+  fi::TrainCallbacks stop_early;
+  int polls = 0;
+  stop_early.should_stop = [&] { return ++polls > 11; };
+  EXPECT_TRUE(fi::train_model(config, options, stop_early).stopped_early);
+  options.resume = true;
+  EXPECT_EQ(fi::train_model(config, options).steps_done, 30);
+  const auto a = fi::load_safetensors(scratch.file("straight") + "/model.safetensors");
+  const auto b = fi::load_safetensors(scratch.file("resumed") + "/model.safetensors");
+  EXPECT_EQ(a.metadata.at("format"), "flowinone-flow-1");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, tensor] : a.tensors)
+    EXPECT_TRUE(torch::equal(tensor, b.tensors.at(name))) << name;
+}
+
+TEST(Trainer, FlowConfigurationsAreChecked) {
+  fi::RunConfig config = small_flow_config("realnvp", 10);
+  config.source = "8gaussians";  // a flow's base density is the Gaussian
+  EXPECT_THROW(fi::validate_config(config), std::invalid_argument);
+  config = small_flow_config("realnvp", 10);
+  config.flow_layers = 0;
+  EXPECT_THROW(fi::validate_config(config), std::invalid_argument);
+  config = small_flow_config("glowworm", 10);
+  try {
+    fi::validate_config(config);
+    FAIL() << "an unknown model passed";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_NE(std::string(error.what()).find("realnvp, maf"), std::string::npos) << error.what();
+  }
+}

@@ -47,16 +47,29 @@ Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
   result.nfe = solution.nfe;
   result.path_energy = normalized_path_energy(solution.trajectory, solution.times);
 
+  const Eval2dResult scores = score_2d_samples(samples, config, options);
+  result.in_square_fraction = scores.in_square_fraction;
+  result.square_balance = scores.square_balance;
+  result.w2 = scores.w2;
+  return result;
+}
+
+Eval2dResult score_2d_samples(const torch::Tensor& samples, const RunConfig& config,
+                              const Eval2dOptions& options) {
+  check_arg(samples.dim() == 2 && samples.size(1) == 2 && samples.size(0) >= 1,
+            "[score_2d_samples] samples must be (N, 2), got ", samples.sizes());
+  Eval2dResult result;
+  const torch::Tensor points = samples.to(torch::kCPU);
   const auto target = make_toy2d(config.target);
   if (const auto* board = dynamic_cast<const Checkerboard*>(target.get())) {
-    const CheckerboardMetrics metrics = checkerboard_metrics(samples, *board);
+    const CheckerboardMetrics metrics = checkerboard_metrics(points, *board);
     result.in_square_fraction = metrics.in_square_fraction;
     result.square_balance = metrics.square_balance;
   }
   // W2 between the first w2_points samples and as many fresh data points (another seed).
-  const std::int64_t m = std::min(options.w2_points, options.n);
+  const std::int64_t m = std::min(options.w2_points, points.size(0));
   result.w2 =
-      wasserstein2(samples.slice(0, 0, m), sample_target(config, m, options.seed + 0x9e3779b9ULL));
+      wasserstein2(points.slice(0, 0, m), sample_target(config, m, options.seed + 0x9e3779b9ULL));
   return result;
 }
 

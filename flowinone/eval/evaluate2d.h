@@ -37,6 +37,11 @@ struct Eval2dResult {
 double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
                               const std::vector<double>& times);
 
+/// The sample-quality figures (checkerboard fractions, W2) of samples (N, 2) already drawn, for
+/// models that are not integrated (normalizing flows); path_energy, nfe and seconds stay 0.
+Eval2dResult score_2d_samples(const torch::Tensor& samples, const RunConfig& config,
+                              const Eval2dOptions& options);
+
 Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
                          const Eval2dOptions& options, const c10::Device& device);
 

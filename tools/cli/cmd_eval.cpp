@@ -1,8 +1,10 @@
 // flowinone eval: score a trained model's samples against its target distribution.
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/evaluate2d.h"
 #include "flowinone/train/model_dir.h"
@@ -24,19 +26,35 @@ void run_eval(const EvalFlags& flags) {
   options.n = flags.run.n;
   options.seed = static_cast<std::uint64_t>(flags.run.seed);
   options.solve = make_solve_options(flags.run.solver, loaded.config);
-  const Eval2dResult result = evaluate_2d(loaded.model, loaded.config, options, device);
+  Eval2dResult result;
+  if (loaded.flow) {
+    const auto start = std::chrono::steady_clock::now();
+    at::Generator generator = make_generator(options.seed);
+    const torch::Tensor samples =
+        loaded.flow->sample(options.n, loaded.config.temperature, generator);
+    result = score_2d_samples(samples, loaded.config, options);
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } else {
+    result = evaluate_2d(loaded.model, loaded.config, options, device);
+  }
 
   nlohmann::json json;
   if (result.in_square_fraction) json["in_square_fraction"] = *result.in_square_fraction;
   if (result.square_balance) json["square_balance"] = *result.square_balance;
   json["w2"] = result.w2;
-  json["path_energy"] = result.path_energy;
-  json["nfe"] = result.nfe;
-  json["solver"] = to_string(options.solve.solver);
-  json["steps"] = options.solve.solver == SolverKind::kDopri5
-                      ? nlohmann::json(nullptr)
-                      : nlohmann::json(options.solve.num_steps);
-  if (options.solve.solver == SolverKind::kDopri5) {
+  json["model"] = loaded.config.model;
+  if (loaded.flow) {
+    json["temperature"] = loaded.config.temperature;
+  } else {
+    json["path_energy"] = result.path_energy;
+    json["nfe"] = result.nfe;
+    json["solver"] = to_string(options.solve.solver);
+    json["steps"] = options.solve.solver == SolverKind::kDopri5
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(options.solve.num_steps);
+  }
+  if (!loaded.flow && options.solve.solver == SolverKind::kDopri5) {
     json["rtol"] = options.solve.rtol;
     json["atol"] = options.solve.atol;
   }

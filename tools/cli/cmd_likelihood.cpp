@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -51,16 +52,38 @@ std::string fixed(double value, int digits) {
   return text;
 }
 
+// log p of points (N, D) under the model, in nats, with the velocity evaluations it took (0 for
+// a normalizing flow, whose density is one forward pass).
+using LogDensityFn = std::function<LogDensity(const torch::Tensor& points)>;
+
+LogDensityFn model_log_density(const LoadedModel& loaded, const LikelihoodOptions& options) {
+  if (loaded.flow) {
+    const FlowPtr flow = loaded.flow;
+    return [flow](const torch::Tensor& points) {
+      torch::NoGradGuard no_grad;
+      LogDensity density;
+      std::vector<torch::Tensor> parts;
+      for (const torch::Tensor& chunk : points.split(4096)) {
+        parts.push_back(flow->log_prob(chunk).to(torch::kFloat64));
+      }
+      density.log_p = torch::cat(parts);
+      return density;
+    };
+  }
+  const VelocityFn velocity = differentiable_model_velocity(loaded.model);
+  return [velocity, options](const torch::Tensor& points) {
+    return log_likelihood(velocity, points, options);
+  };
+}
+
 // The model's log-density on the plot grid beside the true one (when the target's density is
 // known); returns the number of velocity evaluations spent.
-std::int64_t write_heat_map(const std::string& path, const VelocityFn& velocity,
-                            const RunConfig& config, const LikelihoodOptions& likelihood,
-                            int grid_size, const c10::Device& device, const std::string& caption) {
+std::int64_t write_heat_map(const std::string& path, const LogDensityFn& log_density,
+                            const RunConfig& config, int grid_size, const c10::Device& device,
+                            const std::string& caption) {
   const PlotOptions plot;
   const torch::Tensor grid = log_density_grid(grid_size, plot.extent);
-  LikelihoodOptions options = likelihood;
-  options.estimator = DivergenceEstimator::kExact;  // 2D: exact is cheap and noise-free
-  const LogDensity model = log_likelihood(velocity, grid.to(device), options);
+  const LogDensity model = log_density(grid.to(device));
   const auto dataset = make_toy2d(config.target);
   const auto* checkerboard = dynamic_cast<const Checkerboard*>(dataset.get());
   torch::Tensor truth;
@@ -92,15 +115,18 @@ void run_likelihood(const LikelihoodFlags& flags) {
             "': 2D models are scored on a fresh draw from their target, the split 'test'");
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
-  check_likelihood_source(loaded.config);
+  if (!loaded.flow) check_likelihood_source(loaded.config);
   options.solve = make_solve_options(flags.run.solver, loaded.config);
-  const VelocityFn velocity = differentiable_model_velocity(loaded.model);
+  const bool is_flow = loaded.flow != nullptr;
 
   const torch::Tensor data =
       sample_target(loaded.config, flags.run.n, static_cast<std::uint64_t>(flags.run.seed))
           .to(device);
   const auto start = std::chrono::steady_clock::now();
-  const LikelihoodResult result = evaluate_likelihood(velocity, data, options);
+  const LikelihoodResult result =
+      is_flow ? summarize_log_density(model_log_density(loaded, options)(data).log_p,
+                                      data[0].numel(), options.log_scale_per_dim)
+              : evaluate_likelihood(differentiable_model_velocity(loaded.model), data, options);
   const double seconds = seconds_since(start);
 
   nlohmann::json json;
@@ -111,17 +137,20 @@ void run_likelihood(const LikelihoodFlags& flags) {
   json["count"] = result.count;
   json["dim"] = result.dim;
   json["split"] = flags.split;
-  json["estimator"] = to_string(options.estimator);
-  if (options.estimator == DivergenceEstimator::kHutchinson) {
+  json["model"] = loaded.config.model;
+  json["estimator"] = is_flow ? "change-of-variables" : to_string(options.estimator);
+  if (!is_flow && options.estimator == DivergenceEstimator::kHutchinson) {
     json["probes"] = options.num_probes;
     json["probe"] = to_string(options.probe);
   }
-  json["solver"] = to_string(options.solve.solver);
-  if (options.solve.solver == SolverKind::kDopri5) {
-    json["rtol"] = options.solve.rtol;
-    json["atol"] = options.solve.atol;
-  } else {
-    json["steps"] = options.solve.num_steps;
+  if (!is_flow) {
+    json["solver"] = to_string(options.solve.solver);
+    if (options.solve.solver == SolverKind::kDopri5) {
+      json["rtol"] = options.solve.rtol;
+      json["atol"] = options.solve.atol;
+    } else {
+      json["steps"] = options.solve.num_steps;
+    }
   }
   json["nfe"] = result.nfe;
   json["seconds"] = seconds;
@@ -133,13 +162,19 @@ void run_likelihood(const LikelihoodFlags& flags) {
 
   std::cout << "test NLL " << fixed(result.nll_nats, 4) << " +- " << fixed(result.nll_stderr, 4)
             << " nats (" << fixed(result.bits_per_dim, 4) << " bits/dim) over " << result.count
-            << " points; " << to_string(options.estimator)
-            << (options.estimator == DivergenceEstimator::kHutchinson
-                    ? " (" + std::to_string(options.num_probes) + " " + to_string(options.probe) +
-                          " probes)"
-                    : std::string())
-            << " divergence, " << to_string(options.solve.solver) << ", " << result.nfe
-            << " function evaluations, " << fixed(seconds, 2) << " s\n";
+            << " points; ";
+  if (is_flow) {
+    std::cout << "normalizing flow (" << loaded.config.model << "), change of variables, "
+              << fixed(seconds, 2) << " s\n";
+  } else {
+    std::cout << to_string(options.estimator)
+              << (options.estimator == DivergenceEstimator::kHutchinson
+                      ? " (" + std::to_string(options.num_probes) + " " + to_string(options.probe) +
+                            " probes)"
+                      : std::string())
+              << " divergence, " << to_string(options.solve.solver) << ", " << result.nfe
+              << " function evaluations, " << fixed(seconds, 2) << " s\n";
+  }
   if (json.contains("true_entropy_nats")) {
     const double entropy = json["true_entropy_nats"].get<double>();
     std::cout << "true differential entropy " << fixed(entropy, 4) << " nats: the model is "
@@ -150,9 +185,12 @@ void run_likelihood(const LikelihoodFlags& flags) {
     const std::string path =
         flags.out_image.empty() ? flags.run.model + "/likelihood.png" : flags.out_image;
     const auto map_start = std::chrono::steady_clock::now();
-    const std::int64_t nfe =
-        write_heat_map(path, velocity, loaded.config, options, flags.grid, device,
-                       "model=" + flags.run.model + " solver=" + to_string(options.solve.solver));
+    LikelihoodOptions map_options = options;
+    map_options.estimator = DivergenceEstimator::kExact;  // 2D: exact is cheap and noise-free
+    const std::int64_t nfe = write_heat_map(
+        path, model_log_density(loaded, map_options), loaded.config, flags.grid, device,
+        "model=" + flags.run.model +
+            (is_flow ? std::string() : " solver=" + to_string(options.solve.solver)));
     std::cout << "wrote " << path << " (log-density on a " << flags.grid << "x" << flags.grid
               << " grid, " << nfe << " function evaluations, " << fixed(seconds_since(map_start), 2)
               << " s)\n";
@@ -168,7 +206,7 @@ Command add_likelihood_command(CLI::App& parent) {
   flags->run.n = 5000;
   flags->run.solver.solver = "dopri5";
   CLI::App* app = parent.add_subcommand(
-      "likelihood", "exact log-likelihood (NLL, bits/dim) of a flow-matching model on test data");
+      "likelihood", "exact log-likelihood (NLL, bits/dim) of a model on test data");
   add_model_run_flags(*app, flags->run, "number of test points");
   app->add_option("--split", flags->split, "data split to score (2D: test, a fresh draw)")
       ->capture_default_str();

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/io/png.h"
 #include "flowinone/solvers/generate.h"
@@ -24,6 +25,7 @@ struct SampleFlags {
   ModelRunFlags run;
   std::string out;
   bool with_logp = false;
+  double temperature = 0;  // normalizing flows; 0 = the model's configured temperature
 };
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -57,7 +59,18 @@ void run_sample(const SampleFlags& flags) {
   const SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
   Solution solution;
   torch::Tensor log_p;
-  if (flags.with_logp) {
+  if (loaded.flow) {
+    // A normalizing flow samples in one inverse pass; its log-density is exact.
+    check_arg(flags.temperature >= 0, "[--temperature] must be > 0, got ", flags.temperature);
+    const double temperature =
+        flags.temperature > 0 ? flags.temperature : loaded.config.temperature;
+    at::Generator generator = make_generator(static_cast<std::uint64_t>(flags.run.seed));
+    solution.x = loaded.flow->sample(flags.run.n, temperature, generator);
+    if (flags.with_logp) {
+      torch::NoGradGuard no_grad;
+      log_p = loaded.flow->log_prob(solution.x).to(torch::kFloat64);
+    }
+  } else if (flags.with_logp) {
     check_likelihood_source(loaded.config);
     LikelihoodOptions likelihood;
     likelihood.solve = options;
@@ -77,8 +90,10 @@ void run_sample(const SampleFlags& flags) {
   write_file_atomic(stem + ".csv", points_csv(solution.x, log_p));
   if (png) {
     const torch::Tensor data = sample_target(loaded.config, flags.run.n, flags.run.seed + 1);
-    const Image picture = side_by_side({density_image(solution.x), density_image(data)},
-                                       {"model (" + to_string(options.solver) + ")", "data"});
+    const Image picture = side_by_side(
+        {density_image(solution.x), density_image(data)},
+        {"model (" + (loaded.flow ? loaded.config.model : to_string(options.solver)) + ")",
+         "data"});
     write_png(flags.out, picture,
               {{"flowinone", "model=" + flags.run.model + " solver=" + to_string(options.solver) +
                                  " steps=" + std::to_string(options.num_steps) +
@@ -96,6 +111,9 @@ Command add_sample_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("sample", "draw samples from a trained model");
   add_model_run_flags(*app, flags->run, "number of samples");
   app->add_option("--out", flags->out, "output .png (with a .csv beside it) or .csv")->required();
+  app->add_option("--temperature", flags->temperature,
+                  "normalizing flows: std of the base samples (default: the model's, 1)")
+      ->check(CLI::PositiveNumber);
   app->add_flag("--with-logp", flags->with_logp,
                 "add each sample's model log-density (nats) to the CSV as a logp column");
   return {app, [flags] { run_sample(*flags); }};

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "flowinone/core/atomic_file.h"
+#include "flowinone/core/errors.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/io/gif.h"
 #include "flowinone/io/png.h"
@@ -32,6 +33,10 @@ std::string fixed2(double value) {
 void run_viz(const VizFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
+  check_arg(loaded.model != nullptr, "[--model] ", flags.run.model, " holds a normalizing flow (",
+            loaded.config.model,
+            "); viz draws the trajectories and velocity field of a "
+            "flow-matching model: use `sample` and `likelihood` for flows");
   ensure_directory(flags.out);
   const std::uint64_t seed = static_cast<std::uint64_t>(flags.run.seed);
   const VelocityFn velocity = model_velocity(loaded.model);
