@@ -174,3 +174,26 @@ TEST(Cli, InterruptWritesACheckpointThatResumes) {
   EXPECT_NE(run.output.find("trained " + std::to_string(stopped + 3) + " steps"), std::string::npos)
       << run.output;
 }
+
+TEST(Cli, NormalizingFlowTrainsSamplesScoresAndRefusesViz) {
+  const fi::testing::TempDir scratch("cli_flow");
+  const std::string dir = scratch.file("realnvp");
+  CliRun run = run_cli(
+      "train --preset realnvp-checkerboard --steps 20 --set width=16 "
+      "--set flow_layers=2 --device cpu --out " +
+      dir);
+  ASSERT_EQ(run.status, 0) << run.output;
+  run = run_cli("sample --model " + dir + " --n 200 --temperature 0.5 --with-logp --out " + dir +
+                "/s.csv");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const std::string csv = read(dir + "/s.csv");
+  EXPECT_EQ(csv.rfind("x,y,logp\n", 0), 0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 201);
+  run = run_cli("likelihood --model " + dir + " --n 300 --no-image --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  for (const char* key : {"\"nll_nats\"", "\"bits_per_dim\"", "\"model\":\"realnvp\"",
+                          "\"true_entropy_nats\"", "\"count\":300"}) {
+    EXPECT_NE(run.output.find(key), std::string::npos) << key << " in " << run.output;
+  }
+  expect_usage_error("viz --model " + dir + " --out " + dir + "/viz", "normalizing flow");
+}
