@@ -8,33 +8,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_run.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CliRun run_cli_prefixed(const std::string& prefix, const std::string& arguments) {
-  const std::string command =
-      prefix + std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
-  CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  std::size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), got);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
-CliRun run_cli(const std::string& arguments) { return run_cli_prefixed("", arguments); }
+using fi::testing::CliRun;
+using fi::testing::run_cli;
+using fi::testing::run_cli_prefixed;
 
 void expect_usage_error(const std::string& arguments, const std::string& mention) {
   const CliRun run = run_cli(arguments);

@@ -21,6 +21,7 @@
 #include "flowinone/solvers/likelihood.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/viz/log_density_map.h"
+#include "cli_run.h"
 #include "temp_dir.h"
 
 namespace {
@@ -313,25 +314,8 @@ TEST(Likelihood, GridCentersRunRowMajorFromTheTopLeft) {
 
 namespace {
 
-struct CliRun {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CliRun run_cli(const std::string& arguments) {
-  const std::string command =
-      std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
-  CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  std::size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), got);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using fi::testing::CliRun;
+using fi::testing::run_cli;
 
 // An untrained small model directory with the given source.
 std::string write_model(const fi::testing::TempDir& scratch, const std::string& source) {
