@@ -2,6 +2,8 @@
 //   train2d   optimizer steps per second of the default 2D model (checkerboard preset), batch 256
 //   sample2d  seconds to integrate 10,000 points with 100 Euler steps
 //   allreduce seconds per all-reduce of the default 2D model's gradients (run under `launch`)
+//   train-unet  training images/s of the `fmnist` UNet, batch 128 of 1x28x28, class-conditional
+//   sample-unet images/s generating 64 class-conditional 1x28x28 images with 100 Euler steps
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -11,7 +13,10 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/models/unet.h"
 #include "flowinone/solvers/generate.h"
+#include "flowinone/solvers/guidance.h"
+#include "flowinone/train/adamw.h"
 #include "flowinone/train/distributed.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
@@ -116,6 +121,84 @@ nlohmann::json bench_allreduce(const BenchFlags& flags, const c10::Device& devic
           {"all_seconds_per_allreduce", seconds}};
 }
 
+// The image model's training step: a straight-path flow-matching loss on (128, 1, 28, 28) images
+// with class labels, backward, gradient clipping and an AdamW step. The pixels are random: the
+// speed does not depend on them, and the benchmark then needs no data files.
+nlohmann::json bench_train_unet(const BenchFlags& flags, const c10::Device& device) {
+  constexpr std::int64_t kBatch = 128;
+  constexpr int kStepsPerRepeat = 2;
+  seed_global(0);
+  auto model = std::make_shared<UNetVelocity>(unet_preset("fmnist"));
+  model->to(device);
+  model->train();
+  std::vector<torch::Tensor> parameters = model->parameters();
+  Adam optimizer(parameters, AdamOptions{0.9, 0.999, 1e-8, 0.0, true});
+  at::Generator generator = make_generator(1);
+  auto step = [&] {
+    const torch::Tensor x1 = (torch::rand({kBatch, 1, 28, 28}, generator) * 2 - 1).to(device);
+    const torch::Tensor x0 = torch::randn({kBatch, 1, 28, 28}, generator).to(device);
+    const torch::Tensor t = torch::rand({kBatch}, generator).to(device);
+    Conditioning cond;
+    cond.labels = torch::randint(0, 10, {kBatch}, generator).to(device);
+    const torch::Tensor tt = t.view({kBatch, 1, 1, 1});
+    const torch::Tensor xt = (1 - tt) * x0 + tt * x1;
+    const torch::Tensor loss = (model->forward(xt, t, cond) - (x1 - x0)).pow(2).mean();
+    optimizer.zero_grad();
+    loss.backward();
+    clip_grad_norm(parameters, 1.0);
+    optimizer.step(1e-4);
+    return loss.detach();
+  };
+  synchronize(device, step());  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < flags.repeats; ++r) {
+    const auto start = Clock::now();
+    torch::Tensor loss;
+    for (int i = 0; i < kStepsPerRepeat; ++i) loss = step();
+    synchronize(device, loss);
+    rates.push_back(kBatch * kStepsPerRepeat /
+                    std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return {{"images_per_second", median(rates)},
+          {"batch_size", kBatch},
+          {"preset", "fmnist"},
+          {"parameters", count_parameters(*model)},
+          {"steps_per_repeat", kStepsPerRepeat},
+          {"all_images_per_second", rates}};
+}
+
+nlohmann::json bench_sample_unet(const BenchFlags& flags, const c10::Device& device) {
+  constexpr std::int64_t kImages = 64;
+  seed_global(0);
+  auto model = std::make_shared<UNetVelocity>(unet_preset("fmnist"));
+  model->to(device);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  Conditioning cond;
+  cond.labels = torch::arange(kImages, torch::kInt64).remainder(10).to(device);
+  const VelocityFn velocity = conditional_velocity(model, cond);
+  SolveOptions options;
+  options.solver = SolverKind::kEuler;
+  options.num_steps = 100;
+  at::Generator generator = make_generator(1);
+  auto generate_images = [&] {
+    const torch::Tensor x0 = torch::randn({kImages, 1, 28, 28}, generator).to(device);
+    return solve_ode(velocity, x0, options).x;
+  };
+  synchronize(device, generate_images());  // warm-up
+  std::vector<double> rates;
+  for (int r = 0; r < flags.repeats; ++r) {
+    const auto start = Clock::now();
+    synchronize(device, generate_images());
+    rates.push_back(kImages / std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return {{"images_per_second", median(rates)},
+          {"images", kImages},
+          {"euler_steps", 100},
+          {"preset", "fmnist"},
+          {"all_images_per_second", rates}};
+}
+
 void run_bench(const BenchFlags& flags) {
   const c10::Device device = parse_device(flags.device);
   nlohmann::json result;
@@ -125,9 +208,14 @@ void run_bench(const BenchFlags& flags) {
     result = bench_train2d(flags, device);
   } else if (flags.name == "sample2d") {
     result = bench_sample2d(flags, device);
+  } else if (flags.name == "train-unet") {
+    result = bench_train_unet(flags, device);
+  } else if (flags.name == "sample-unet") {
+    result = bench_sample_unet(flags, device);
   } else {
     throw std::invalid_argument("[bench] unknown benchmark '" + flags.name +
-                                "' (valid: train2d, sample2d, allreduce)");
+                                "' (valid: train2d, sample2d, allreduce, train-unet, "
+                                "sample-unet)");
   }
   result["benchmark"] = flags.name;
   result["device"] = device.str();
@@ -142,7 +230,9 @@ void run_bench(const BenchFlags& flags) {
 Command add_bench_command(CLI::App& parent) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* app = parent.add_subcommand("bench", "speed benchmarks (train2d, sample2d, allreduce)");
-  app->add_option("name", flags->name, "train2d, sample2d or allreduce (under launch)")->required();
+  app->add_option("name", flags->name,
+                  "train2d, sample2d, train-unet, sample-unet, or allreduce (under launch)")
+      ->required();
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
