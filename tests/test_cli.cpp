@@ -137,8 +137,10 @@ TEST(Cli, InterruptWritesACheckpointThatResumes) {
   const std::string dir = scratch.file("interrupted");
   // SIGINT after five seconds of a run far too long to finish (loading LibTorch alone can take
   // two under a parallel ctest); --preserve-status passes on the program's own exit status
-  // (130 after an interrupt).
-  CliRun run = run_cli_prefixed("timeout --preserve-status -s INT 5 ",
+  // (130 after an interrupt). --foreground: without it timeout signals the child and then its
+  // whole process group, so the program can get a second SIGINT, which (as a second Ctrl-C
+  // should) ends it at once, before its message.
+  CliRun run = run_cli_prefixed("timeout --foreground --preserve-status -s INT 5 ",
                                 "train --preset checkerboard --steps 1000000 --set width=32 "
                                 "--set depth=2 --device cpu --out " +
                                     dir);
