@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU) and a fast BLAS behind it
   libgloo-dev                             # headers of c10d's Gloo backend (data-parallel training)
   libpng-dev zlib1g-dev                   # PNG pictures, gzip'd data sets
+  libjpeg-dev                             # JPEG pictures in image folders (optional at build)
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist
