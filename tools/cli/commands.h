@@ -20,5 +20,7 @@ Command add_viz_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_study_command(CLI::App& parent);
 Command add_launch_command(CLI::App& parent);
+Command add_likelihood_command(CLI::App& parent);
+Command add_train_classifier_command(CLI::App& parent);
 
 }  // namespace fi::cli

@@ -20,11 +20,17 @@ int run(int argc, char** argv) {
   app.add_option("--threads", num_threads, "intra-op threads (0 = one per core)")
       ->check(CLI::NonNegativeNumber);
 
-  std::vector<fi::cli::Command> commands = {
-      fi::cli::add_train_command(app), fi::cli::add_sample_command(app),
-      fi::cli::add_eval_command(app),  fi::cli::add_viz_command(app),
-      fi::cli::add_bench_command(app), fi::cli::add_study_command(app),
-      fi::cli::add_launch_command(app)};
+  // One command a line, so that branches adding commands do not collide.
+  std::vector<fi::cli::Command> commands;
+  commands.push_back(fi::cli::add_train_command(app));
+  commands.push_back(fi::cli::add_sample_command(app));
+  commands.push_back(fi::cli::add_eval_command(app));
+  commands.push_back(fi::cli::add_viz_command(app));
+  commands.push_back(fi::cli::add_bench_command(app));
+  commands.push_back(fi::cli::add_study_command(app));
+  commands.push_back(fi::cli::add_launch_command(app));
+  commands.push_back(fi::cli::add_likelihood_command(app));
+  commands.push_back(fi::cli::add_train_classifier_command(app));
   // CLI11 would only say "a subcommand is required" for a misspelt command; name it instead.
   std::string first_word;
   for (int i = 1; i < argc && first_word.empty(); ++i) {
