@@ -237,13 +237,13 @@ PromptPair make_vismarker(const ItemSource& items, at::Generator& generator) {
 
   // A bright dot in a dark ring: visible on any ground.
   PromptCanvas input(item);
-  input.draw_dot(info.marker, 2.5, kBackground);
-  input.draw_dot(info.marker, 1.5, kInk);
+  input.draw_dot(info.marker, 3.5, kBackground);
+  input.draw_dot(info.marker, 2.0, kInk);
   pair.input = input.tensor();
   pair.output = shift_image(item, info.shift_x, info.shift_y, kBackground);
   // The pixels under the marker cannot be known from the input: after the shift they sit
   // around the centre.
-  info.edit_mask = rect_mask({{kCentre - 3, kCentre - 3, kCentre + 3, kCentre + 3}});
+  info.edit_mask = rect_mask({{kCentre - 4, kCentre - 4, kCentre + 4, kCentre + 4}});
   return pair;
 }
 

@@ -39,8 +39,8 @@ const std::vector<Template>& templates(FontFace face) {
     if (f == FontFace::kLarge) characters += "abcdefghijklmnopqrstuvwxyz";  // only it has them
     for (char c : characters) {
       std::vector<double> values;
-      for (int row = 0; row < glyph_height(f); ++row) {
-        for (int column = 0; column < glyph_width(f); ++column) {
+      for (int row = -1; row <= glyph_height(f); ++row) {
+        for (int column = -1; column <= glyph_width(f); ++column) {
           values.push_back(glyph_ink(f, c, column, row) ? 1.0 : 0.0);
         }
       }
@@ -76,8 +76,7 @@ TextReading read_text(const torch::Tensor& image, int x, int y, int num_characte
   TextReading best;
   bool found = false;
   double best_total = -1e300;
-  // Offsets nearest first: a shifted window can read other glyphs perfectly too ("GO" one
-  // pixel left reads "(("), so a farther alignment must win by more than rounding.
+  // Offsets nearest first; a farther alignment must win by more than rounding.
   std::vector<std::pair<int, int>> offsets;
   for (int dy = -search; dy <= search; ++dy)
     for (int dx = -search; dx <= search; ++dx) offsets.emplace_back(dx, dy);
@@ -87,7 +86,12 @@ TextReading read_text(const torch::Tensor& image, int x, int y, int num_characte
   for (const auto& [dx, dy] : offsets) {
     const int left = x + dx;
     const int top = y + dy;
-    if (left < 0 || top < 0 || left + line_width > width || top + line_height > height) continue;
+    // Each cell is read with a border of one font pixel, which must be blank in a template:
+    // without it a window one pixel off can read other glyphs perfectly ("GO" as "((").
+    const int border = style.scale;
+    if (left - border < 0 || top - border < 0 || left + line_width + border > width ||
+        top + line_height + border > height)
+      continue;
     TextReading reading;
     reading.dx = dx;
     reading.dy = dy;
@@ -95,8 +99,8 @@ TextReading read_text(const torch::Tensor& image, int x, int y, int num_characte
     for (int i = 0; i < num_characters; ++i) {
       // The cell averaged down to font pixels.
       std::vector<double> cell;
-      for (int row = 0; row < gh; ++row) {
-        for (int column = 0; column < gw; ++column) {
+      for (int row = -1; row <= gh; ++row) {
+        for (int column = -1; column <= gw; ++column) {
           double sum = 0;
           for (int sy = 0; sy < style.scale; ++sy) {
             for (int sx = 0; sx < style.scale; ++sx) {
