@@ -1,11 +1,8 @@
 // flowinone prompt: writes a prompt PNG, rejects an unknown task or text that cannot fit with
 // exit status 2.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
-
+#include "cli_run.h"
 #include "flowinone/data/image_transforms.h"
 #include "flowinone/io/png.h"
 #include "flowinone/prompts/prompt_task.h"
@@ -13,24 +10,10 @@
 
 namespace {
 
-struct PromptRun {
-  int status = -1;
-  std::string output;
-};
+using PromptRun = fi::testing::CliRun;
 
 PromptRun run_prompt(const std::string& arguments) {
-  const std::string command =
-      std::string(FLOWINONE_CLI_PATH) + " --threads 1 prompt " + arguments + " 2>&1";
-  PromptRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  std::size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), got);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return fi::testing::run_cli("prompt " + arguments);
 }
 
 TEST(PromptsCli, WritesTheTextPromptALibraryCallDraws) {
