@@ -167,6 +167,14 @@ int run_to_end(Process& process, double seconds = 60) {
   return status;
 }
 
+// Waits until rank 0 trains (it has written the log's header into `out`), and a little more.
+void wait_until_training(const std::string& out) {
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(out + "/train_log.csv") && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
 }  // namespace
 
 TEST(DistributedEnv, ReadsTorchrunVariablesWithDefaults) {
@@ -321,11 +329,7 @@ TEST(DistributedTraining, KilledRankEndsTheOtherWithAnError) {
   args.insert(args.end(), {"--dist-timeout", "3"});
   Process rank0(args, rank_env(0, 2, port), scratch.file("rank0.txt"));
   Process rank1(args, rank_env(1, 2, port), scratch.file("rank1.txt"));
-  // Wait until training runs (rank 0 has written the log's header), then kill rank 1.
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (!fs::exists(scratch.file("out/train_log.csv")) && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  wait_until_training(scratch.file("out"));
   rank1.signal(SIGKILL);
   const auto killed_at = Clock::now();
   const int status = rank0.wait(10);
@@ -347,10 +351,7 @@ TEST(DistributedTraining, HangingRankTimesOutTheOther) {
   args.insert(args.end(), {"--dist-timeout", "2"});
   Process rank0(args, rank_env(0, 2, port), scratch.file("rank0.txt"));
   Process rank1(args, rank_env(1, 2, port), scratch.file("rank1.txt"));
-  const auto deadline = Clock::now() + std::chrono::seconds(20);
-  while (!fs::exists(scratch.file("out/train_log.csv")) && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  wait_until_training(scratch.file("out"));
   rank1.signal(SIGSTOP);
   const auto stopped_at = Clock::now();
   const int status = rank0.wait(12);

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "cli_run.h"
 #include "flowinone/core/random.h"
 #include "flowinone/models/mlp.h"
 #include "flowinone/solvers/divergence.h"
@@ -21,7 +22,6 @@
 #include "flowinone/solvers/likelihood.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/viz/log_density_map.h"
-#include "cli_run.h"
 #include "temp_dir.h"
 
 namespace {
