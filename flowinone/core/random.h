@@ -7,6 +7,7 @@
 #pragma once
 
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 
@@ -17,5 +18,21 @@ at::Generator make_generator(std::uint64_t seed);
 
 /// Seeds torch's global generators (CPU and CUDA) too, for code paths outside our control.
 void seed_global(std::uint64_t seed);
+
+/// Torch's global CPU generator: what dropout and parameter initialization draw from.
+at::Generator global_cpu_generator();
+
+/// Restores the global CPU generator's state when it goes out of scope, so that building a
+/// throw-away model (which draws initial weights) does not shift a run's later draws.
+class GlobalGeneratorRestorer {
+ public:
+  GlobalGeneratorRestorer();
+  ~GlobalGeneratorRestorer();
+  GlobalGeneratorRestorer(const GlobalGeneratorRestorer&) = delete;
+  GlobalGeneratorRestorer& operator=(const GlobalGeneratorRestorer&) = delete;
+
+ private:
+  at::Tensor state_;
+};
 
 }  // namespace fi

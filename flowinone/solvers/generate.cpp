@@ -3,6 +3,8 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/data/toy2d.h"
+#include "flowinone/solvers/guidance.h"
+#include "flowinone/train/data_spec.h"
 
 namespace fi {
 
@@ -23,6 +25,13 @@ torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64
                             const c10::Device& device) {
   check_arg(n >= 1, "[sample_source] n must be >= 1, got ", n);
   at::Generator generator = make_generator(seed);
+  if (is_image_data(config)) {
+    check_arg(config.source == "gaussian", "[sample_source] the model flows from its input ",
+              "pictures (source = input): give the inputs");
+    std::vector<std::int64_t> shape = data_shape(config);
+    shape.insert(shape.begin(), n);
+    return torch::randn(shape, generator).to(device);
+  }
   return make_toy2d(config.source)->sample(n, generator).to(device);
 }
 
@@ -35,6 +44,13 @@ torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64
 Solution generate(const VelocityModelPtr& model, const RunConfig& config, std::int64_t n,
                   std::uint64_t seed, const SolveOptions& options, const c10::Device& device) {
   return solve_ode(model_velocity(model), sample_source(config, n, seed, device), options);
+}
+
+Solution generate_conditioned(const VelocityModelPtr& model, const torch::Tensor& x0,
+                              const Conditioning& cond, double guidance,
+                              const SolveOptions& options) {
+  if (cond.empty()) return solve_ode(model_velocity(model), x0, options);
+  return solve_ode(guided_velocity(model, cond, null_condition(cond), guidance), x0, options);
 }
 
 }  // namespace fi

@@ -15,7 +15,9 @@ namespace fi {
 /// The model as a solver callback: v(x, t) with t broadcast to (B), evaluated without gradients.
 VelocityFn model_velocity(const VelocityModelPtr& model);
 
-/// n points of the configuration's source distribution, drawn with `seed`, on `device`.
+/// n points of the configuration's source distribution, drawn with `seed`, on `device`: 2D
+/// points, or standard normal images (n, C, H, W). Throws std::invalid_argument for a bridge
+/// (source = input), whose source points are the inputs themselves.
 torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64_t seed,
                             const c10::Device& device);
 
@@ -25,5 +27,13 @@ torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64
 /// x0 = sample_source(...), then solve_ode(model, x0, options). The solution's x is on `device`.
 Solution generate(const VelocityModelPtr& model, const RunConfig& config, std::int64_t n,
                   std::uint64_t seed, const SolveOptions& options, const c10::Device& device);
+
+/// Integrates from x0 with the model conditioned on `cond` (labels and/or a condition image, for
+/// x0's batch), under classifier-free guidance of weight `guidance` against null_condition(cond)
+/// (1 = the plain conditional velocity, one evaluation per step). An empty cond integrates the
+/// unconditional velocity.
+Solution generate_conditioned(const VelocityModelPtr& model, const torch::Tensor& x0,
+                              const Conditioning& cond, double guidance,
+                              const SolveOptions& options);
 
 }  // namespace fi

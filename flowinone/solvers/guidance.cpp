@@ -62,6 +62,12 @@ Conditioning null_labels(const Conditioning& cond) {
   return result;
 }
 
+Conditioning null_condition(const Conditioning& cond) {
+  Conditioning result = null_labels(cond);
+  if (cond.image.defined()) result.image = torch::zeros_like(cond.image);
+  return result;
+}
+
 VelocityFn conditional_velocity(const VelocityModelPtr& model, const Conditioning& cond) {
   check_arg(model != nullptr, "[guidance] no model");
   const c10::Device device = model_device(model);

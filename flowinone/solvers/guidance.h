@@ -19,6 +19,10 @@ namespace fi {
 /// Without labels, the labels stay undefined (which conditional models read as null too).
 Conditioning null_labels(const Conditioning& cond);
 
+/// The condition with nothing in it: labels set to the null class and the image (if any) to all
+/// zeros, the blank input that training's input dropout shows the model.
+Conditioning null_condition(const Conditioning& cond);
+
 /// v(x, t, cond) as a solver callback: t broadcast to (B), evaluated without gradients on the
 /// model's device (x is moved there and the velocity back). cond's batch must match x's.
 VelocityFn conditional_velocity(const VelocityModelPtr& model, const Conditioning& cond);

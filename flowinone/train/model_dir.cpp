@@ -8,6 +8,8 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/flows/flow_builder.h"
 #include "flowinone/models/mlp.h"
+#include "flowinone/models/unet.h"
+#include "flowinone/train/data_spec.h"
 
 namespace fi {
 
@@ -20,12 +22,23 @@ const char* format_of(const RunConfig& config) {
 }
 }  // namespace
 
-std::int64_t data_dim(const RunConfig& config) { return 2; }
+UNetOptions unet_options(const RunConfig& config) {
+  UNetOptions options = unet_preset(config.unet);
+  const std::vector<std::int64_t> shape = data_shape(config);
+  options.in_channels = shape[0];
+  options.out_channels = shape[0];
+  options.num_classes = config.num_classes;
+  options.condition_channels = condition_channels(config);
+  if (config.base_channels > 0) options.base_channels = config.base_channels;
+  validate_unet_options(options);
+  return options;
+}
 
 VelocityModelPtr build_model(const RunConfig& config) {
   validate_config(config);
+  if (config.model == "unet") return std::make_shared<UNetVelocity>(unet_options(config));
   MlpOptions options;
-  options.dim = data_dim(config);
+  options.dim = data_shape(config)[0];
   options.width = config.width;
   options.depth = static_cast<int>(config.depth);
   options.time_dim = static_cast<int>(config.time_dim);
@@ -41,7 +54,7 @@ FlowPtr build_flow_model(const RunConfig& config) {
             "' is not a normalizing flow");
   FlowOptions options;
   options.kind = parse_flow_kind(config.model);
-  options.shape = {data_dim(config)};
+  options.shape = data_shape(config);
   options.num_layers = static_cast<int>(config.flow_layers);
   options.hidden = config.width;
   options.hidden_layers = static_cast<int>(config.flow_hidden_layers);

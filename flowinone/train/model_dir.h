@@ -16,6 +16,7 @@
 
 #include "flowinone/flows/flow.h"
 #include "flowinone/io/safetensors.h"
+#include "flowinone/models/unet.h"
 #include "flowinone/models/velocity_model.h"
 #include "flowinone/train/run_config.h"
 
@@ -32,8 +33,9 @@ FlowPtr build_flow_model(const RunConfig& config);
 /// build_model or build_flow_model, whichever the configuration names.
 std::shared_ptr<torch::nn::Module> build_any_model(const RunConfig& config);
 
-/// Data dimension of the configuration's data (2 for the 2D cases).
-std::int64_t data_dim(const RunConfig& config);
+/// The UNet options of a configuration with model = unet: its option set, with the data's
+/// channels, the classes, the condition channels and base_channels filled in.
+UNetOptions unet_options(const RunConfig& config);
 
 /// The model's parameters and buffers by name, for saving.
 NamedTensors model_tensors(torch::nn::Module& model);

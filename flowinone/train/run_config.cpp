@@ -11,8 +11,10 @@
 #include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/models/mlp.h"
+#include "flowinone/models/unet.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/solvers/ode.h"
+#include "flowinone/train/data_spec.h"
 
 namespace fi {
 
@@ -31,8 +33,23 @@ struct KeyEntry {
 
 const std::vector<KeyEntry>& key_table() {
   static const std::vector<KeyEntry> kKeys = {
-      {"source", &RunConfig::source, "distribution at t = 0 (a 2D data set name)"},
-      {"target", &RunConfig::target, "distribution at t = 1 (a 2D data set name)"},
+      {"source", &RunConfig::source,
+       "distribution at t = 0: a 2D data set, gaussian, or input (image pairs: the input image)"},
+      {"target", &RunConfig::target,
+       "distribution at t = 1: a 2D data set, fashion-mnist, folder, pairs or visprompt"},
+      {"data_dir", &RunConfig::data_dir,
+       "image data: the folder (folder, pairs), the IDX files (fashion-mnist, visprompt), or "
+       "synthetic (visprompt with drawn items); empty = Debian's Fashion-MNIST"},
+      {"image_size", &RunConfig::image_size, "image data: side in pixels (0 = the data's own)"},
+      {"channels", &RunConfig::channels, "image data: 1 (gray) or 3 (RGB) (0 = the data's own)"},
+      {"num_classes", &RunConfig::num_classes,
+       "classes of a class-conditional model (0 = unconditional)"},
+      {"label_dropout", &RunConfig::label_dropout,
+       "share of training labels replaced by the null class (for guidance)"},
+      {"input_dropout", &RunConfig::input_dropout,
+       "image pairs: share of training condition images blanked (for guidance)"},
+      {"random_flip", &RunConfig::random_flip, "image data: 1 mirrors examples at random"},
+      {"num_workers", &RunConfig::num_workers, "image data: background loader threads"},
       {"coupling", &RunConfig::coupling,
        "pairing of x0 and x1: independent, ot-exact, ot-sinkhorn"},
       {"reg", &RunConfig::reg, "Sinkhorn regularization, relative to the largest cost (> 0)"},
@@ -54,6 +71,9 @@ const std::vector<KeyEntry>& key_table() {
        "normalizing flows: hidden layers of each coupling network or MADE"},
       {"scale_bound", &RunConfig::scale_bound,
        "normalizing flows: bound on each layer's |log-scale| (soft clamp)"},
+      {"unet", &RunConfig::unet, "model = unet: option set (fmnist, fmnist-large)"},
+      {"base_channels", &RunConfig::base_channels,
+       "model = unet: channels at full resolution (0 = the option set's)"},
       {"steps", &RunConfig::steps, "optimizer steps"},
       {"batch_size", &RunConfig::batch_size, "pairs per step"},
       {"optimizer", &RunConfig::optimizer, "adam or adamw"},
@@ -66,14 +86,20 @@ const std::vector<KeyEntry>& key_table() {
       {"min_lr_ratio", &RunConfig::min_lr_ratio, "final learning rate / peak (cosine)"},
       {"grad_clip", &RunConfig::grad_clip, "clip the global gradient norm to this (0 = off)"},
       {"ema_decay", &RunConfig::ema_decay, "decay of the weights' moving average (0 = off)"},
+      {"accum", &RunConfig::accum, "micro-batches of batch_size per optimizer step"},
+      {"precision", &RunConfig::precision, "fp32, or bf16 (autocast on CUDA; fp32 on the CPU)"},
       {"checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints"},
       {"log_every", &RunConfig::log_every, "steps between rows of train_log.csv"},
+      {"sample_every", &RunConfig::sample_every,
+       "steps between preview pictures in DIR/samples (0 = none)"},
       {"seed", &RunConfig::seed, "seed of every random draw"},
       {"device", &RunConfig::device, "auto, cpu, cuda or cuda:N"},
       {"sample_solver", &RunConfig::sample_solver, "default solver of sample/eval/viz"},
       {"sample_steps", &RunConfig::sample_steps, "default solver steps of sample/eval/viz"},
       {"temperature", &RunConfig::temperature,
        "normalizing flows: std of the base samples when sampling (1 = the model)"},
+      {"guidance", &RunConfig::guidance,
+       "classifier-free guidance weight of sample/eval (1 = plain conditional)"},
   };
   return kKeys;
 }
@@ -180,18 +206,7 @@ bool is_flow_model(const RunConfig& config) {
 }
 
 void validate_config(const RunConfig& c) {
-  auto names = toy2d_names();
-  auto is_dataset = [&](const std::string& name) {
-    for (const auto& valid : names)
-      if (valid == name) return true;
-    return false;
-  };
-  std::string valid;
-  for (const auto& name : names) valid += (valid.empty() ? "" : ", ") + name;
-  check_arg(is_dataset(c.source), "[config] source: unknown data set '", c.source,
-            "' (valid: ", valid, ")");
-  check_arg(is_dataset(c.target), "[config] target: unknown data set '", c.target,
-            "' (valid: ", valid, ")");
+  validate_data_config(c);
   parse_coupling(c.coupling);
   check_arg(c.reg > 0, "[config] reg must be > 0, got ", c.reg);
   check_path_source(parse_path(c.path), c.source);
@@ -199,8 +214,16 @@ void validate_config(const RunConfig& c) {
   check_arg(c.time_skew >= 1 && c.time_skew <= 100, "[config] time_skew must be in [1, 100], got ",
             c.time_skew);
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
-  check_arg(c.model == "mlp" || is_flow_model(c), "[config] model: unknown model '", c.model,
-            "' (valid: mlp, realnvp, maf, nice, glow)");
+  check_arg(c.model == "mlp" || c.model == "unet" || is_flow_model(c),
+            "[config] model: unknown model '", c.model,
+            "' (valid: mlp, unet, realnvp, maf, nice, glow)");
+  if (c.model == "unet") {
+    unet_preset(c.unet);  // throws listing the names
+    check_arg(c.base_channels == 0 || (c.base_channels >= 2 && c.base_channels % 2 == 0 &&
+                                       c.base_channels <= 1024),
+              "[config] base_channels must be 0 (the option set's) or even in [2, 1024], got ",
+              c.base_channels);
+  }
   if (is_flow_model(c)) {
     check_arg(c.source == "gaussian", "[config] source: a normalizing flow maps data to its ",
               "standard Gaussian base density, so source must be gaussian, got '", c.source, "'");
@@ -239,6 +262,13 @@ void validate_config(const RunConfig& c) {
   check_arg(c.grad_clip >= 0, "[config] grad_clip must be >= 0, got ", c.grad_clip);
   check_arg(c.ema_decay >= 0 && c.ema_decay < 1, "[config] ema_decay must be in [0, 1), got ",
             c.ema_decay);
+  check_arg(c.accum >= 1 && c.accum <= 1024, "[config] accum must be in [1, 1024], got ",
+            c.accum);
+  check_arg(c.precision == "fp32" || c.precision == "bf16", "[config] precision: unknown '",
+            c.precision, "' (valid: fp32, bf16)");
+  check_arg(c.sample_every >= 0, "[config] sample_every must be >= 0, got ", c.sample_every);
+  check_arg(std::isfinite(c.guidance) && c.guidance >= 0 && c.guidance <= 100,
+            "[config] guidance must be in [0, 100], got ", c.guidance);
   check_arg(c.checkpoint_every >= 1, "[config] checkpoint_every must be >= 1, got ",
             c.checkpoint_every);
   check_arg(c.log_every >= 1, "[config] log_every must be >= 1, got ", c.log_every);

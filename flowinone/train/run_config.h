@@ -13,9 +13,17 @@
 namespace fi {
 
 struct RunConfig {
-  // Data: what flows into what.
-  std::string source = "gaussian";      // t = 0 distribution (a toy2d name)
-  std::string target = "checkerboard";  // t = 1 distribution (a toy2d name)
+  // Data: what flows into what (train/training_data.h lists the data sets).
+  std::string source = "gaussian";      // t = 0: a toy2d name, gaussian, or input (image pairs)
+  std::string target = "checkerboard";  // t = 1: a toy2d name or an image data set
+  std::string data_dir;                 // image data: where the files are ("" = the default)
+  std::int64_t image_size = 0;          // image data: side in pixels (0 = the data set's own)
+  std::int64_t channels = 0;            // image data: 1 or 3 (0 = the data set's own)
+  std::int64_t num_classes = 0;         // class-conditional models: classes (0 = none)
+  double label_dropout = 0.1;           // share of labels replaced by the null class
+  double input_dropout = 0.1;           // image pairs: share of condition images blanked
+  std::int64_t random_flip = 0;         // image data: 1 mirrors examples at random
+  std::int64_t num_workers = 2;         // image data: background loader threads
   // Coupling of the endpoints and path between them.
   std::string coupling = "independent";
   double reg = 0.05;
@@ -35,6 +43,9 @@ struct RunConfig {
   std::int64_t flow_layers = 8;
   std::int64_t flow_hidden_layers = 2;
   double scale_bound = 3.0;
+  // The image UNet (model = unet): a named option set, with overrides.
+  std::string unet = "fmnist";
+  std::int64_t base_channels = 0;  // 0 = the option set's
   // Optimization.
   std::int64_t steps = 20000;
   std::int64_t batch_size = 256;
@@ -48,15 +59,19 @@ struct RunConfig {
   double min_lr_ratio = 0.05;
   double grad_clip = 1.0;
   double ema_decay = 0.999;
+  std::int64_t accum = 1;          // micro-batches of batch_size per optimizer step
+  std::string precision = "fp32";  // fp32, or bf16 (autocast on CUDA; float32 on the CPU)
   // Bookkeeping.
   std::int64_t checkpoint_every = 2000;
   std::int64_t log_every = 100;
+  std::int64_t sample_every = 0;  // steps between preview grids in DIR/samples (0 = none)
   std::int64_t seed = 0;
   std::string device = "auto";
   // Sampling defaults used by sample/eval/viz when the flags are not given.
   std::string sample_solver = "euler";
   std::int64_t sample_steps = 100;
   double temperature = 1.0;  // normalizing flows: std of the base samples
+  double guidance = 1.0;     // classifier-free guidance weight of sample/eval (1 = none)
 };
 
 /// True for the normalizing-flow models (trained by likelihood), false for velocity networks.

@@ -17,6 +17,11 @@
 #include "flowinone/train/checkpoint.h"
 #include "flowinone/train/ema.h"
 #include "flowinone/train/lr_schedule.h"
+#include "flowinone/train/mixed_precision.h"
+#include "flowinone/train/preview.h"
+#include "flowinone/io/png.h"
+#include "flowinone/train/training_data.h"
+#include "flowinone/train/data_spec.h"
 #include "flowinone/train/model_dir.h"
 
 namespace fi {
@@ -32,8 +37,8 @@ struct Trainer::State {
   std::unique_ptr<Ema> ema;
   LrSchedule schedule;
   at::Generator generator;
-  std::unique_ptr<Toy2dDataset> source;
-  std::unique_ptr<Toy2dDataset> target;
+  std::unique_ptr<TrainingData> data;
+  std::unique_ptr<Toy2dDataset> source;  // 2D data: the source distribution; images: noise
   std::unique_ptr<Coupling> coupling;
   std::unique_ptr<ProbabilityPath> path;
   std::int64_t step = 0;
@@ -55,13 +60,15 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   s.flow = std::dynamic_pointer_cast<Flow>(s.model);
   s.model->to(device);
   s.model->train();
-  s.target = make_toy2d(config.target);
+  const std::int64_t world = distributed ? distributed->world_size() : 1;
+  s.data = make_training_data(config, config.batch_size * world);
   if (s.flow) {
     // ActNorm's data-dependent initialization, on a batch from a generator of its own so that the
     // training draws are those of any other model with this seed.
     at::Generator init = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0xac7e0a11ULL);
     s.flow->initialize(
-        s.target->sample(std::max<std::int64_t>(config.batch_size, 512), init).to(device));
+        s.data->initialization_batch(std::max<std::int64_t>(config.batch_size, 512), init)
+            .to(device));
   }
   s.parameters = s.model->parameters();
   s.optimizer = std::make_unique<Adam>(
@@ -71,7 +78,7 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   s.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps,
                           config.lr_schedule == "cosine", config.min_lr_ratio};
   s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
-  s.source = make_toy2d(config.source);
+  if (!is_image_data(config)) s.source = make_toy2d(config.source);
   CouplingOptions coupling_options;
   coupling_options.reg = config.reg;
   s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
@@ -110,17 +117,70 @@ torch::Tensor with_local_rows(const torch::Tensor& global, const torch::Tensor& 
 
 torch::Tensor Trainer::step() {
   State& s = *state_;
+  s.optimizer->zero_grad();
+  // Gradient accumulation: accum micro-batches, each backward of loss / accum, so the gradient is
+  // that of the mean loss over accum x batch_size examples. Ranks all-reduce once, on the last.
+  const std::int64_t accum = s.config.accum;
+  torch::Tensor total;
+  for (std::int64_t micro = 0; micro < accum; ++micro) {
+    const torch::Tensor loss = batch_loss();
+    if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
+    (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
+    total = micro == 0 ? loss.detach() : total + loss.detach();
+  }
+  if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
+  return optimizer_step(accum > 1 ? total / static_cast<double>(accum) : total);
+}
+
+namespace {
+
+// Replaces the rows where `drop` is true by `null_value`, for guidance's unconditional half.
+torch::Tensor dropped(const torch::Tensor& values, const torch::Tensor& drop, double null_value) {
+  torch::Tensor mask = drop;
+  while (mask.dim() < values.dim()) mask = mask.unsqueeze(-1);
+  return torch::where(mask.to(values.device()), torch::full({}, null_value, values.options()),
+                      values);
+}
+
+}  // namespace
+
+torch::Tensor Trainer::batch_loss() {
+  State& s = *state_;
   const std::int64_t batch = s.config.batch_size;
   // Every rank draws the whole global batch, in the single-process order, and keeps its rows.
   const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
   const std::int64_t global = batch * (s.distributed ? s.distributed->world_size() : 1);
   // Target before source: the order GCC gave the two draws when they were arguments of one call,
   // kept so that seeds from before data parallelism give the same runs.
-  const torch::Tensor x1 = s.target->sample(global, s.generator).to(s.device);
-  if (s.flow) return likelihood_step(local_rows(x1, rank, batch));
-  const torch::Tensor x0 = s.source->sample(global, s.generator).to(s.device);
-  const CoupledPairs pairs = s.coupling->pair(
-      local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
+  TrainingBatch data = s.data->next(global, s.generator);
+  const torch::Tensor x1 = data.x1.to(s.device);
+  if (s.flow) return flow_loss(local_rows(x1, rank, batch));
+  torch::Tensor x0;
+  if (data.x0.defined()) {
+    x0 = data.x0.to(s.device);
+  } else if (s.source) {
+    x0 = s.source->sample(global, s.generator).to(s.device);
+  } else {
+    x0 = torch::randn(data.x1.sizes(), s.generator).to(s.device);
+  }
+  // Guidance: a share of the labels become the null class (-1), and of the condition images
+  // all zeros (a flat mid-gray no prompt is drawn as); drawn for the global batch.
+  Conditioning cond;
+  if (data.labels.defined()) {
+    torch::Tensor labels = data.labels;
+    if (s.config.label_dropout > 0)
+      labels = dropped(labels, torch::rand({global}, s.generator) < s.config.label_dropout, -1);
+    cond.labels = local_rows(labels.to(s.device), rank, batch);
+  }
+  if (data.condition.defined()) {
+    torch::Tensor image = data.condition;
+    if (s.config.input_dropout > 0)
+      image = dropped(image, torch::rand({global}, s.generator) < s.config.input_dropout, 0.0);
+    cond.image = local_rows(image.to(s.device), rank, batch);
+  }
+  const CoupledPairs pairs = s.coupling->pair(local_rows(x0, rank, batch),
+                                              local_rows(x1, rank, batch), torch::Tensor(),
+                                              s.generator);
   const torch::Tensor t = sample_times(global, s.generator, s.device, s.config.time_skew);
   PathSample sample;
   if (!s.distributed) {
@@ -132,26 +192,26 @@ torch::Tensor Trainer::step() {
     sample = PathSample{local_rows(whole.t, rank, batch), local_rows(whole.xt, rank, batch),
                         local_rows(whole.ut, rank, batch)};
   }
-  return optimizer_step((s.velocity->forward(sample.xt, sample.t) - sample.ut).pow(2).mean());
+  torch::Tensor velocity;
+  {
+    AutocastScope autocast(s.device, s.config.precision);
+    velocity = cond.empty() ? s.velocity->forward(sample.xt, sample.t)
+                            : s.velocity->forward(sample.xt, sample.t, cond);
+  }
+  return (velocity.to(torch::kFloat32) - sample.ut).pow(2).mean();
 }
 
-torch::Tensor Trainer::likelihood_step(const torch::Tensor& x) {
+torch::Tensor Trainer::flow_loss(const torch::Tensor& x) {
   State& s = *state_;
-  torch::Tensor loss;
   try {
-    loss = -s.flow->log_prob(x).mean();
+    return -s.flow->log_prob(x).mean();
   } catch (const NonFiniteError& error) {
     throw std::runtime_error(std::string(error.what()) + " at step " + std::to_string(s.step + 1));
   }
-  return optimizer_step(loss);
 }
 
 torch::Tensor Trainer::optimizer_step(const torch::Tensor& loss) {
   State& s = *state_;
-  s.optimizer->zero_grad();
-  if (s.reducer) s.reducer->prepare_for_backward();
-  loss.backward();
-  if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
   s.grad_norm = clip_grad_norm(s.parameters, s.config.grad_clip);
   s.learning_rate = s.schedule.at(s.step);
   s.optimizer->step(s.learning_rate);
@@ -175,6 +235,9 @@ NamedTensors Trainer::state() const {
   for (auto& item : s.optimizer->state("adam.")) tensors.push_back(item);
   for (auto& item : s.ema->state("ema.")) tensors.push_back(item);
   tensors.emplace_back("rng.data", s.generator.get_state());
+  // Dropout draws from torch's global generator (on the CPU; CUDA's is not saved).
+  tensors.emplace_back("rng.global", global_cpu_generator().get_state());
+  for (auto& item : s.data->state()) tensors.push_back(item);
   return tensors;
 }
 
@@ -191,6 +254,15 @@ void Trainer::load_state(const std::map<std::string, torch::Tensor>& tensors, st
   } catch (const std::exception& error) {
     throw FileError("[load_state] " + source + ": bad generator state");
   }
+  auto global_rng = tensors.find("rng.global");
+  if (global_rng != tensors.end()) {  // checkpoints from before it was saved lack it
+    try {
+      global_cpu_generator().set_state(global_rng->second);
+    } catch (const std::exception& error) {
+      throw FileError("[load_state] " + source + ": bad global generator state");
+    }
+  }
+  s.data->load_state(tensors, source);
   s.step = step;
 }
 
@@ -202,7 +274,12 @@ VelocityModelPtr Trainer::averaged_model() const {
 }
 
 std::shared_ptr<torch::nn::Module> Trainer::averaged_module() const {
-  std::shared_ptr<torch::nn::Module> averaged = build_any_model(state_->config);
+  std::shared_ptr<torch::nn::Module> averaged;
+  {
+    // Building draws initial weights from the global generator, which dropout also draws from.
+    GlobalGeneratorRestorer restore;
+    averaged = build_any_model(state_->config);
+  }
   state_->ema->copy_to(averaged->parameters());
   // Buffers (fixed Fourier frequencies, say) are not averaged: they are the training model's.
   torch::NoGradGuard no_grad;
@@ -356,6 +433,12 @@ TrainResult train_model(const RunConfig& config, const TrainOptions& options,
       loss_count = 0;
     }
     if (step % config.checkpoint_every == 0 && !last) write_checkpoint();
+    if (is_main && config.sample_every > 0 && (step % config.sample_every == 0 || last)) {
+      std::shared_ptr<torch::nn::Module> averaged = trainer.averaged_module();
+      averaged->to(device);
+      ensure_directory(options.out_dir + "/samples");
+      write_png(preview_path(options.out_dir, step), preview_picture(*averaged, config, device));
+    }
   }
   write_checkpoint();
   result.steps_done = trainer.steps_done();

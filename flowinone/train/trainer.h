@@ -100,7 +100,8 @@ class Trainer {
   VelocityModelPtr averaged_model() const;
 
  private:
-  torch::Tensor likelihood_step(const torch::Tensor& x);
+  torch::Tensor batch_loss();  // one micro-batch's loss, with its graph
+  torch::Tensor flow_loss(const torch::Tensor& x);
   torch::Tensor optimizer_step(const torch::Tensor& loss);
   struct State;
   std::unique_ptr<State> state_;
