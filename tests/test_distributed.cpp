@@ -320,6 +320,32 @@ TEST(DistributedTraining, TwoRanksMatchOneProcessAndResumeExactly) {
                       scratch.file("split/checkpoint/state.safetensors"), "", 1e-5);
 }
 
+// The same for a small UNet on image pairs (VisPrompt-mini with drawn items): condition images,
+// input dropout and the bridge's noise are all drawn for the global batch and sharded by rank.
+TEST(DistributedTraining, TwoRanksMatchOneProcessForASmallUNet) {
+  SKIP_WITHOUT_GLOO();
+  const fi::testing::TempDir scratch("ddp_unet");
+  const int steps = 4, batch = 3;
+  auto args = [&](const std::string& out, int batch_size) {
+    // clang-format off
+    return std::vector<std::string>{"train", "--preset", "visprompt",
+        "--set", "data_dir=synthetic", "--set", "base_channels=8", "--set", "sample_every=0",
+        "--set", "warmup_steps=2", "--set", "batch_size=" + std::to_string(batch_size),
+        "--set", "accum=2", "--steps", std::to_string(steps), "--seed", "4", "--device", "cpu",
+        "--out", out, "--dist-timeout", "60"};
+    // clang-format on
+  };
+  Process single(args(scratch.file("single"), 2 * batch), {}, scratch.file("single.txt"));
+  ASSERT_EQ(run_to_end(single), 0) << single.output();
+  const int port = free_port();
+  Process rank0(args(scratch.file("rank0"), batch), rank_env(0, 2, port), scratch.file("r0.txt"));
+  Process rank1(args(scratch.file("rank1"), batch), rank_env(1, 2, port), scratch.file("r1.txt"));
+  ASSERT_EQ(run_to_end(rank0), 0) << rank0.output();
+  ASSERT_EQ(run_to_end(rank1), 0) << rank1.output();
+  expect_same_tensors(scratch.file("single/model.safetensors"),
+                      scratch.file("rank0/model.safetensors"), "", 1e-4);
+}
+
 // A rank killed mid-run: the survivor's next all-reduce fails at once, with a message.
 TEST(DistributedTraining, KilledRankEndsTheOtherWithAnError) {
   SKIP_WITHOUT_GLOO();

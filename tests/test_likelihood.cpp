@@ -388,3 +388,46 @@ TEST(LikelihoodCli, PrintsJsonWritesTheHeatMapAndSampleLogp) {
   }
   EXPECT_EQ(rows, 50);
 }
+
+// sample --with-logp --estimator hutchinson: the same samples, and log-densities that approach
+// the exact ones as probes are added.
+TEST(LikelihoodCli, SampleLogpWithHutchinsonProbesApproachesTheExactOne) {
+  const fi::testing::TempDir scratch("likelihood_cli_hutch");
+  const std::string model = write_model(scratch, "gaussian");
+  auto read_rows = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::array<double, 3>> rows;
+    while (std::getline(in, line)) {
+      std::array<double, 3> row{};
+      std::sscanf(line.c_str(), "%lf,%lf,%lf", &row[0], &row[1], &row[2]);
+      rows.push_back(row);
+    }
+    return rows;
+  };
+  const std::string base = "sample --model " + model + " --n 40 --solver rk4 --steps 4 --with-logp";
+  ASSERT_EQ(run_cli(base + " --out " + scratch.file("exact.csv")).status, 0);
+  ASSERT_EQ(run_cli(base + " --estimator hutchinson --probes 1 --out " + scratch.file("h1.csv"))
+                .status,
+            0);
+  ASSERT_EQ(run_cli(base + " --estimator hutchinson --probes 400 --out " +
+                    scratch.file("h400.csv"))
+                .status,
+            0);
+  const auto exact = read_rows(scratch.file("exact.csv"));
+  const auto one = read_rows(scratch.file("h1.csv"));
+  const auto many = read_rows(scratch.file("h400.csv"));
+  ASSERT_EQ(exact.size(), 40u);
+  ASSERT_EQ(many.size(), 40u);
+  double error_one = 0, error_many = 0;
+  for (std::size_t i = 0; i < exact.size(); ++i) {
+    EXPECT_NEAR(exact[i][0], many[i][0], 1e-5);  // the same samples
+    EXPECT_NEAR(exact[i][1], many[i][1], 1e-5);
+    error_one += std::abs(exact[i][2] - one[i][2]) / 40;
+    error_many += std::abs(exact[i][2] - many[i][2]) / 40;
+  }
+  EXPECT_LT(error_many, 0.05);
+  EXPECT_LE(error_many, error_one + 1e-9);
+  expect_usage_error(base + " --estimator guess --out " + scratch.file("x.csv"), "guess");
+}

@@ -18,9 +18,23 @@ std::vector<std::int64_t> batch_shape(const RunConfig& config, std::int64_t n) {
 torch::Tensor solved(const VelocityModelPtr& model, const torch::Tensor& x0,
                      const Conditioning& cond, const ImageGenerationOptions& options,
                      std::int64_t* nfe) {
-  Solution solution = generate_conditioned(model, x0, cond, options.guidance, options.solve);
-  if (nfe) *nfe = solution.nfe;
-  return solution.x;
+  check_arg(options.batch_size >= 1, "[generate] batch_size must be >= 1, got ",
+            options.batch_size);
+  const std::int64_t n = x0.size(0);
+  std::vector<torch::Tensor> chunks;
+  std::int64_t nfe_sum = 0;
+  for (std::int64_t start = 0; start < n; start += options.batch_size) {
+    const std::int64_t size = std::min(options.batch_size, n - start);
+    Conditioning part;
+    if (cond.labels.defined()) part.labels = cond.labels.narrow(0, start, size);
+    if (cond.image.defined()) part.image = cond.image.narrow(0, start, size);
+    Solution solution = generate_conditioned(model, x0.narrow(0, start, size), part,
+                                             options.guidance, options.solve);
+    chunks.push_back(solution.x);
+    nfe_sum += solution.nfe;
+  }
+  if (nfe) *nfe = nfe_sum / static_cast<std::int64_t>(chunks.size());
+  return chunks.size() == 1 ? chunks[0] : torch::cat(chunks);
 }
 
 }  // namespace

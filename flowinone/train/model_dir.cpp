@@ -59,6 +59,13 @@ FlowPtr build_flow_model(const RunConfig& config) {
   options.hidden = config.width;
   options.hidden_layers = static_cast<int>(config.flow_hidden_layers);
   options.scale_bound = config.scale_bound;
+  options.num_classes = config.num_classes;
+  if (is_image_data(config)) {
+    // Images: flow_levels squeezes, flow_layers couplings (Glow steps) per stage.
+    options.num_levels = static_cast<int>(config.flow_levels);
+    options.steps_per_level = static_cast<int>(config.flow_layers);
+    options.dequantization_seed = static_cast<std::uint64_t>(config.seed) ^ 0xde9a7ULL;
+  }
   return build_flow(options);
 }
 

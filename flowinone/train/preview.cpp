@@ -39,9 +39,17 @@ Image preview_picture(torch::nn::Module& model, const RunConfig& config,
                       const c10::Device& device) {
   check_arg(is_image_data(config), "[preview] previews are pictures of image models");
   torch::NoGradGuard no_grad;
+  torch::Tensor labels;
+  std::int64_t n = kColumns * kColumns;
+  if (config.num_classes > 0) {
+    const std::int64_t rows = std::min<std::int64_t>(config.num_classes, 10);
+    n = rows * kColumns;
+    labels = torch::arange(rows, torch::kInt64).repeat_interleave(kColumns);
+  }
   if (auto* flow = dynamic_cast<Flow*>(&model)) {
     at::Generator generator = make_generator(kPreviewSeed);
-    return image_grid(flow->sample(kColumns * kColumns, 1.0, generator), kColumns);
+    const torch::Tensor cond = labels.defined() ? labels.to(device) : torch::Tensor();
+    return image_grid(flow->sample(n, config.temperature, generator, cond), kColumns);
   }
   auto* velocity = dynamic_cast<VelocityModel*>(&model);
   check_arg(velocity != nullptr, "[preview] the model is neither a velocity network nor a flow");
@@ -55,13 +63,6 @@ Image preview_picture(torch::nn::Module& model, const RunConfig& config,
     const torch::Tensor inputs = preview_inputs(config);
     const torch::Tensor outputs = translate_images(shared, config, inputs, options, device);
     return image_grid(torch::cat({inputs, outputs.cpu()}), kColumns);
-  }
-  torch::Tensor labels;
-  std::int64_t n = kColumns * kColumns;
-  if (config.num_classes > 0) {
-    const std::int64_t rows = std::min<std::int64_t>(config.num_classes, 10);
-    n = rows * kColumns;
-    labels = torch::arange(rows, torch::kInt64).repeat_interleave(kColumns);
   }
   return image_grid(generate_images(shared, config, n, labels, options, device), kColumns);
 }

@@ -6,7 +6,7 @@
 //   image pairs         8 test inputs (top row) and the model's outputs under them
 //   otherwise           64 samples, 8 per row
 //
-// Velocity models use Euler with 20 steps and no guidance; flows sample at temperature 1.
+// Velocity models use Euler with 20 steps and no guidance; flows sample at their temperature.
 #pragma once
 
 #include <c10/core/Device.h>

@@ -69,6 +69,8 @@ const std::vector<KeyEntry>& key_table() {
       {"flow_layers", &RunConfig::flow_layers, "normalizing flows: coupling or MAF layers"},
       {"flow_hidden_layers", &RunConfig::flow_hidden_layers,
        "normalizing flows: hidden layers of each coupling network or MADE"},
+      {"flow_levels", &RunConfig::flow_levels,
+       "image flows: multi-scale levels (squeezes); the side must divide by 2^levels"},
       {"scale_bound", &RunConfig::scale_bound,
        "normalizing flows: bound on each layer's |log-scale| (soft clamp)"},
       {"unet", &RunConfig::unet, "model = unet: option set (fmnist, fmnist-large)"},
@@ -229,6 +231,8 @@ void validate_config(const RunConfig& c) {
               "standard Gaussian base density, so source must be gaussian, got '", c.source, "'");
     check_arg(c.flow_layers >= 1 && c.flow_layers <= 256,
               "[config] flow_layers must be in [1, 256], got ", c.flow_layers);
+    check_arg(c.flow_levels >= 1 && c.flow_levels <= 8,
+              "[config] flow_levels must be in [1, 8], got ", c.flow_levels);
     check_arg(c.flow_hidden_layers >= 1 && c.flow_hidden_layers <= 16,
               "[config] flow_hidden_layers must be in [1, 16], got ", c.flow_hidden_layers);
     check_arg(c.scale_bound > 0 && c.scale_bound <= 20,

@@ -42,6 +42,7 @@ struct RunConfig {
   // target; `width` is the hidden width of their coupling networks and MADEs.
   std::int64_t flow_layers = 8;
   std::int64_t flow_hidden_layers = 2;
+  std::int64_t flow_levels = 2;  // image flows: squeezes (multi-scale levels)
   double scale_bound = 3.0;
   // The image UNet (model = unet): a named option set, with overrides.
   std::string unet = "fmnist";

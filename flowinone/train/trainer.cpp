@@ -66,9 +66,10 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
     // ActNorm's data-dependent initialization, on a batch from a generator of its own so that the
     // training draws are those of any other model with this seed.
     at::Generator init = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0xac7e0a11ULL);
-    s.flow->initialize(
-        s.data->initialization_batch(std::max<std::int64_t>(config.batch_size, 512), init)
-            .to(device));
+    const TrainingBatch batch =
+        s.data->initialization_batch(std::max<std::int64_t>(config.batch_size, 512), init);
+    s.flow->initialize(batch.x1.to(device),
+                       batch.labels.defined() ? batch.labels.to(device) : torch::Tensor());
   }
   s.parameters = s.model->parameters();
   s.optimizer = std::make_unique<Adam>(
@@ -154,7 +155,12 @@ torch::Tensor Trainer::batch_loss() {
   // kept so that seeds from before data parallelism give the same runs.
   TrainingBatch data = s.data->next(global, s.generator);
   const torch::Tensor x1 = data.x1.to(s.device);
-  if (s.flow) return flow_loss(local_rows(x1, rank, batch));
+  if (s.flow) {
+    // A class-conditional flow sees every label: it has no null class to drop them to.
+    const torch::Tensor labels =
+        data.labels.defined() ? local_rows(data.labels.to(s.device), rank, batch) : torch::Tensor();
+    return flow_loss(local_rows(x1, rank, batch), labels);
+  }
   torch::Tensor x0;
   if (data.x0.defined()) {
     x0 = data.x0.to(s.device);
@@ -201,10 +207,10 @@ torch::Tensor Trainer::batch_loss() {
   return (velocity.to(torch::kFloat32) - sample.ut).pow(2).mean();
 }
 
-torch::Tensor Trainer::flow_loss(const torch::Tensor& x) {
+torch::Tensor Trainer::flow_loss(const torch::Tensor& x, const torch::Tensor& labels) {
   State& s = *state_;
   try {
-    return -s.flow->log_prob(x).mean();
+    return -s.flow->log_prob(x, labels).mean();
   } catch (const NonFiniteError& error) {
     throw std::runtime_error(std::string(error.what()) + " at step " + std::to_string(s.step + 1));
   }

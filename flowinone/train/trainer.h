@@ -101,7 +101,7 @@ class Trainer {
 
  private:
   torch::Tensor batch_loss();  // one micro-batch's loss, with its graph
-  torch::Tensor flow_loss(const torch::Tensor& x);
+  torch::Tensor flow_loss(const torch::Tensor& x, const torch::Tensor& labels);
   torch::Tensor optimizer_step(const torch::Tensor& loss);
   struct State;
   std::unique_ptr<State> state_;

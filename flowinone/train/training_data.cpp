@@ -19,8 +19,8 @@ class Toy2dTrainingData : public TrainingData {
   TrainingBatch next(std::int64_t size, at::Generator& generator) override {
     return {target_->sample(size, generator)};
   }
-  torch::Tensor initialization_batch(std::int64_t size, at::Generator& generator) override {
-    return target_->sample(size, generator);
+  TrainingBatch initialization_batch(std::int64_t size, at::Generator& generator) override {
+    return {target_->sample(size, generator)};
   }
 
  private:
@@ -61,14 +61,15 @@ class LoadedTrainingData : public TrainingData {
     return out;
   }
 
-  torch::Tensor initialization_batch(std::int64_t size, at::Generator& generator) override {
+  TrainingBatch initialization_batch(std::int64_t size, at::Generator& generator) override {
     const torch::Tensor order =
         torch::randperm(dataset_->size(), generator, torch::TensorOptions().dtype(torch::kInt64))
             .narrow(0, 0, std::min(size, dataset_->size()));
     std::vector<std::int64_t> indices(order.data_ptr<std::int64_t>(),
                                       order.data_ptr<std::int64_t>() + order.numel());
     ImageBatch batch = dataset_->get_batch(indices);
-    return batch.targets.defined() ? batch.targets : batch.images;
+    if (batch.targets.defined()) return {batch.targets, {}, batch.images};
+    return {batch.images, config_.num_classes > 0 ? batch.labels : torch::Tensor()};
   }
 
   NamedTensors state() const override {
@@ -130,8 +131,9 @@ class VisPromptTrainingData : public TrainingData {
     return out;
   }
 
-  torch::Tensor initialization_batch(std::int64_t size, at::Generator& generator) override {
-    return make_prompt_batch(*items_, size, draw_seed(generator), options_).outputs;
+  TrainingBatch initialization_batch(std::int64_t size, at::Generator& generator) override {
+    PromptBatch batch = make_prompt_batch(*items_, size, draw_seed(generator), options_);
+    return {batch.outputs, {}, batch.inputs};
   }
 
  private:

@@ -41,9 +41,9 @@ class TrainingData {
   virtual ~TrainingData() = default;
   /// The next batch of `size` examples (on the CPU). Draws, if any, come from `generator`.
   virtual TrainingBatch next(std::int64_t size, at::Generator& generator) = 0;
-  /// `size` examples for data-dependent initialization (ActNorm), drawn from `generator` without
-  /// advancing the training order.
-  virtual torch::Tensor initialization_batch(std::int64_t size, at::Generator& generator) = 0;
+  /// `size` examples (x1, and labels when the model takes them) for data-dependent initialization
+  /// (ActNorm), drawn from `generator` without advancing the training order.
+  virtual TrainingBatch initialization_batch(std::int64_t size, at::Generator& generator) = 0;
   /// What a checkpoint must hold beyond the trainer's generator (the loader's position).
   virtual NamedTensors state() const { return {}; }
   /// Restores state(); throws FileError naming `source` when it is missing or malformed.

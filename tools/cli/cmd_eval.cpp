@@ -4,9 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/evaluate2d.h"
+#include "flowinone/eval/image_scores.h"
+#include "flowinone/solvers/image_generation.h"
+#include "flowinone/train/data_spec.h"
+#include "flowinone/train/training_data.h"
 #include "flowinone/train/model_dir.h"
 #include "model_run_flags.h"
 
@@ -17,11 +22,112 @@ namespace {
 struct EvalFlags {
   ModelRunFlags run;
   bool json = false;
+  std::string classifier;  // image models: the classifier directory
+  double cfg = -1;         // guidance weight; < 0 = the model's
+  bool baselines = false;  // image models: also score a Gaussian fit and an untrained model
 };
+
+void print(const nlohmann::json& json, bool compact) {
+  std::cout << (compact ? json.dump() : json.dump(2)) << std::endl;
+}
+
+nlohmann::json scores_json(const ImageScores& scores) {
+  nlohmann::json json;
+  json["fid"] = scores.fid;
+  if (scores.class_accuracy) json["class_accuracy"] = *scores.class_accuracy;
+  return json;
+}
+
+// Image models: FID and class accuracy with the classifier, beside baselines.
+void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
+                     const c10::Device& device) {
+  const RunConfig& config = loaded.config;
+  check_arg(!flags.classifier.empty(), "[eval] ", flags.run.model,
+            " is an image model: give --classifier DIR (train one with `flowinone "
+            "train-classifier --out DIR`)");
+  check_arg(!is_image_pairs(config), "[eval] ", flags.run.model,
+            " translates pictures: score it with --bench visprompt");
+  LoadedClassifier classifier = load_classifier(flags.classifier, device);
+  const std::int64_t n = flags.run.n_given() ? flags.run.n : 10000;
+  // Requested classes cycle through all classes, so every class gets n / classes samples.
+  torch::Tensor labels;
+  if (config.num_classes > 0) labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
+  const auto test = open_image_dataset(config, Split::kTest);
+  std::vector<std::int64_t> all(static_cast<std::size_t>(test->size()));
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+  const FeatureStatistics reference =
+      reference_statistics(*classifier.model, test->get_batch(all).images.to(device));
+
+  ImageGenerationOptions options;
+  options.solve = make_solve_options(flags.run.solver, config);
+  options.guidance = flags.cfg >= 0 ? flags.cfg : config.guidance;
+  options.seed = static_cast<std::uint64_t>(flags.run.seed);
+  auto sample = [&](torch::nn::Module& model, std::int64_t* nfe) {
+    if (auto* flow = dynamic_cast<Flow*>(&model)) {
+      at::Generator generator = make_generator(options.seed);
+      torch::NoGradGuard no_grad;
+      return flow->sample(n, config.temperature, generator);
+    }
+    const VelocityModelPtr velocity(dynamic_cast<VelocityModel*>(&model), [](VelocityModel*) {});
+    return generate_images(velocity, config, n, labels, options, device, nfe);
+  };
+  torch::nn::Module& model = loaded.flow ? static_cast<torch::nn::Module&>(*loaded.flow)
+                                         : static_cast<torch::nn::Module&>(*loaded.model);
+  const auto start = std::chrono::steady_clock::now();
+  std::int64_t nfe = 0;
+  const torch::Tensor images = sample(model, &nfe);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const torch::Tensor scored_labels = loaded.flow ? torch::Tensor() : labels;
+  nlohmann::json json = scores_json(score_images(*classifier.model, images, scored_labels, reference));
+  json["model"] = config.model;
+  json["target"] = config.target;
+  json["n"] = n;
+  json["seconds"] = seconds;
+  json["classifier_test_accuracy"] = classifier.test_accuracy;
+  if (!loaded.flow) {
+    json["nfe"] = nfe;
+    json["solver"] = to_string(options.solve.solver);
+    json["steps"] = options.solve.solver == SolverKind::kDopri5
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(options.solve.num_steps);
+    json["cfg"] = labels.defined() ? options.guidance : 1.0;
+  }
+  if (flags.baselines) {
+    nlohmann::json baselines;
+    const auto train = open_image_dataset(config, Split::kTrain);
+    std::vector<std::int64_t> indices(static_cast<std::size_t>(train->size()));
+    for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<std::int64_t>(i);
+    const torch::Tensor train_images = train->get_batch(indices).images;
+    baselines["gaussian_fit"] = scores_json(score_images(
+        *classifier.model,
+        gaussian_fit_samples(train_images, n, options.seed).to(device), scored_labels, reference));
+    std::shared_ptr<torch::nn::Module> untrained;
+    {
+      GlobalGeneratorRestorer restore;
+      seed_global(static_cast<std::uint64_t>(config.seed));
+      untrained = build_any_model(config);
+    }
+    untrained->to(device);
+    untrained->eval();
+    baselines["untrained"] =
+        scores_json(score_images(*classifier.model, sample(*untrained, nullptr), scored_labels,
+                                 reference));
+    // The floor: real training images against the test set, n of them.
+    baselines["train_data"] = scores_json(score_images(
+        *classifier.model, train_images.narrow(0, 0, std::min<std::int64_t>(n, train->size())).to(device),
+        torch::Tensor(), reference));
+    json["baselines"] = baselines;
+  }
+  print(json, flags.json);
+}
 
 void run_eval(const EvalFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
+  if (is_image_data(loaded.config)) return run_eval_images(flags, loaded, device);
+  check_arg(flags.classifier.empty() && flags.cfg < 0 && !flags.baselines, "[eval] --classifier, ",
+            "--cfg and --baselines are for image models");
   Eval2dOptions options;
   options.n = flags.run.n;
   options.seed = static_cast<std::uint64_t>(flags.run.seed);
@@ -61,11 +167,7 @@ void run_eval(const EvalFlags& flags) {
   json["n"] = flags.run.n;
   json["seconds"] = result.seconds;
   json["target"] = loaded.config.target;
-  if (flags.json) {
-    std::cout << json.dump() << std::endl;
-  } else {
-    std::cout << json.dump(2) << std::endl;
-  }
+  print(json, flags.json);
 }
 
 }  // namespace
@@ -73,8 +175,17 @@ void run_eval(const EvalFlags& flags) {
 Command add_eval_command(CLI::App& parent) {
   auto flags = std::make_shared<EvalFlags>();
   CLI::App* app = parent.add_subcommand("eval", "score a trained model's samples");
-  add_model_run_flags(*app, flags->run, "number of samples");
+  add_model_run_flags(*app, flags->run, "number of samples (image models: default 10000)");
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
+  app->add_option("--classifier", flags->classifier,
+                  "image models: classifier directory (flowinone train-classifier) for fid and "
+                  "class_accuracy");
+  app->add_option("--cfg", flags->cfg,
+                  "image models: classifier-free guidance weight (default: the model's)")
+      ->check(CLI::Range(0.0, 100.0));
+  app->add_flag("--baselines", flags->baselines,
+                "image models: also score a Gaussian fitted to the pixels, an untrained model and "
+                "real training images");
   return {app, [flags] { run_eval(*flags); }};
 }
 

@@ -23,5 +23,6 @@ Command add_launch_command(CLI::App& parent);
 Command add_likelihood_command(CLI::App& parent);
 Command add_train_classifier_command(CLI::App& parent);
 Command add_prompt_command(CLI::App& parent);
+Command add_translate_command(CLI::App& parent);
 
 }  // namespace fi::cli

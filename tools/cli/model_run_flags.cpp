@@ -2,7 +2,6 @@
 
 namespace fi::cli {
 
-namespace {
 void add_solver_flags(CLI::App& command, SolverFlags& flags) {
   command.add_option("--solver", flags.solver,
                      "euler, midpoint, rk4 or dopri5 (default: the model's)");
@@ -15,12 +14,11 @@ void add_solver_flags(CLI::App& command, SolverFlags& flags) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
-}  // namespace
 
 void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help) {
   command.add_option("--model", flags.model, "model directory")->required();
-  command.add_option("--n", flags.n, n_help)
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
+  flags.n_option = command.add_option("--n", flags.n, n_help);
+  flags.n_option->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
       ->capture_default_str();
   add_solver_flags(command, flags.solver);
   command.add_option("--seed", flags.seed, "seed of the source draws")

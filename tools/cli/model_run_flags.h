@@ -22,10 +22,15 @@ struct SolverFlags {
 struct ModelRunFlags {
   std::string model;
   std::int64_t n = 10000;
+  CLI::Option* n_option = nullptr;  // to tell an explicit --n from the default
+  bool n_given() const { return n_option != nullptr && n_option->count() > 0; }
   SolverFlags solver;
   std::int64_t seed = 1;
   std::string device = "auto";
 };
+
+/// Declares --solver, --steps, --rtol and --atol.
+void add_solver_flags(CLI::App& command, SolverFlags& flags);
 
 /// Declares --model, --n (described by `n_help`), the solver flags, --seed and --device.
 void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help);

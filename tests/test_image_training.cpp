@@ -1,0 +1,373 @@
+// Training image models end to end: the data description, the trainer on image folders and
+// VisPrompt-mini pairs (with its exact resume), previews, and image generation.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "flowinone/core/errors.h"
+#include "flowinone/core/random.h"
+#include "flowinone/io/png.h"
+#include "flowinone/io/safetensors.h"
+#include "flowinone/models/unet.h"
+#include "flowinone/solvers/guidance.h"
+#include "flowinone/solvers/image_generation.h"
+#include "flowinone/train/data_spec.h"
+#include "flowinone/train/model_dir.h"
+#include "flowinone/train/trainer.h"
+#include "cli_run.h"
+#include "temp_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A folder of 12 small pictures in two classes: bright squares ("light") and dark ones ("dark"),
+// of varied sizes, RGB.
+void write_class_folder(const std::string& root) {
+  for (const char* name : {"dark", "light"}) fs::create_directories(root + "/" + name);
+  for (int i = 0; i < 12; ++i) {
+    const bool light = i % 2 == 0;
+    fi::Image image(10 + i, 12, 3, light ? 40 : 200);
+    for (int y = 2; y < 8; ++y)
+      for (int x = 2; x < 8; ++x)
+        for (int c = 0; c < 3; ++c) image.at(x, y)[c] = light ? 250 : 10;
+    fi::write_png(root + (light ? "/light/" : "/dark/") + std::to_string(i) + ".png", image);
+  }
+}
+
+fi::RunConfig folder_config(const std::string& root, std::int64_t steps) {
+  fi::RunConfig config;
+  config.target = "folder";
+  config.data_dir = root;
+  config.image_size = 8;
+  config.channels = 3;
+  config.num_classes = 2;
+  config.model = "unet";
+  config.base_channels = 8;
+  config.steps = steps;
+  config.batch_size = 4;
+  config.warmup_steps = 2;
+  config.checkpoint_every = 1000;
+  config.log_every = 1;
+  config.seed = 5;
+  config.device = "cpu";
+  config.num_workers = 1;
+  config.random_flip = 1;
+  return config;
+}
+
+fi::RunConfig visprompt_config(std::int64_t steps) {
+  fi::RunConfig config;
+  config.target = "visprompt";
+  config.data_dir = "synthetic";
+  config.source = "input";
+  config.sigma = 0.05;
+  config.model = "unet";
+  config.base_channels = 8;
+  config.steps = steps;
+  config.batch_size = 3;
+  config.warmup_steps = 2;
+  config.checkpoint_every = 1000;
+  config.log_every = 1;
+  config.seed = 2;
+  config.device = "cpu";
+  return config;
+}
+
+// Trains `steps` in one go and in two parts (stopped after `first`, resumed) and expects equal
+// weights and optimizer state.
+void expect_exact_resume(const fi::RunConfig& config, int first) {
+  const fi::testing::TempDir scratch("image_resume");
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("straight");
+  fi::train_model(config, options);
+  options.out_dir = scratch.file("resumed");
+  fi::TrainCallbacks stop;
+  int polls = 0;
+  stop.should_stop = [&] { return ++polls > first; };
+  EXPECT_EQ(fi::train_model(config, options, stop).steps_done, first);
+  options.resume = true;
+  fi::train_model(config, options);
+  const auto a = fi::load_safetensors(scratch.file("straight/checkpoint/state.safetensors"));
+  const auto b = fi::load_safetensors(scratch.file("resumed/checkpoint/state.safetensors"));
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, tensor] : a.tensors) {
+    ASSERT_TRUE(b.tensors.count(name)) << name;
+    EXPECT_TRUE(torch::equal(tensor, b.tensors.at(name))) << name;
+  }
+}
+
+}  // namespace
+
+TEST(DataSpec, ShapesAndModesFollowTheTarget) {
+  fi::RunConfig config;
+  EXPECT_EQ(fi::data_shape(config), (std::vector<std::int64_t>{2}));
+  EXPECT_FALSE(fi::is_image_data(config));
+  config.target = "fashion-mnist";
+  config.model = "unet";
+  EXPECT_EQ(fi::data_shape(config), (std::vector<std::int64_t>{1, 28, 28}));
+  EXPECT_EQ(fi::condition_channels(config), 0);
+  EXPECT_EQ(fi::pairing_mode(config), "");
+  config = visprompt_config(1);
+  config.image_size = 64;
+  EXPECT_EQ(fi::data_shape(config), (std::vector<std::int64_t>{1, 64, 64}));
+  EXPECT_EQ(fi::condition_channels(config), 1);
+  EXPECT_EQ(fi::pairing_mode(config), "bridge");
+  config.source = "gaussian";
+  EXPECT_EQ(fi::pairing_mode(config), "conditional");
+}
+
+TEST(DataSpec, MismatchedKeysAreRefusedByName) {
+  auto rejects = [](const std::function<void(fi::RunConfig&)>& change, const std::string& key) {
+    fi::RunConfig config;
+    config.target = "fashion-mnist";
+    config.model = "unet";
+    change(config);
+    try {
+      fi::validate_config(config);
+      ADD_FAILURE() << "accepted a bad " << key;
+    } catch (const std::invalid_argument& error) {
+      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+    }
+  };
+  rejects([](auto& c) { c.image_size = 32; }, "image_size");
+  rejects([](auto& c) { c.num_classes = 7; }, "num_classes");
+  rejects([](auto& c) { c.source = "input"; }, "source");
+  rejects([](auto& c) { c.model = "mlp"; }, "model");
+  rejects([](auto& c) { c.target = "folder"; }, "data_dir");
+  rejects([](auto& c) { c.target = "nonsense"; }, "target");
+  rejects([](auto& c) { c.precision = "fp8"; }, "precision");
+  rejects([](auto& c) { c.accum = 0; }, "accum");
+  rejects([](auto& c) { c.unet = "huge"; }, "huge");
+  rejects([](auto& c) { c.base_channels = 7; }, "base_channels");
+  rejects(
+      [](auto& c) {
+        c.target = "visprompt";
+        c.source = "input";
+        c.coupling = "ot-exact";
+      },
+      "coupling");
+  rejects(
+      [](auto& c) {
+        c.target = "checkerboard";
+        c.model = "mlp";
+        c.sample_every = 10;
+      },
+      "sample_every");
+}
+
+TEST(DataSpec, UNetFollowsTheData) {
+  fi::RunConfig config = visprompt_config(1);
+  const fi::UNetOptions options = fi::unet_options(config);
+  EXPECT_EQ(options.in_channels, 1);
+  EXPECT_EQ(options.condition_channels, 1);
+  EXPECT_EQ(options.base_channels, 8);
+  EXPECT_EQ(options.num_classes, 0);
+  config = folder_config("/nowhere", 1);
+  EXPECT_EQ(fi::unet_options(config).in_channels, 3);
+  EXPECT_EQ(fi::unet_options(config).num_classes, 2);
+}
+
+TEST(ImageTraining, FolderRunResumesExactlyAndWritesPreviews) {
+  const fi::testing::TempDir data("image_folder_data");
+  write_class_folder(data.path());
+  fi::RunConfig config = folder_config(data.path(), 7);
+  config.accum = 2;  // the loader advances two batches per step; resume must follow
+  expect_exact_resume(config, 3);
+
+  const fi::testing::TempDir scratch("image_preview");
+  config.steps = 2;
+  config.sample_every = 1;
+  fi::TrainOptions options;
+  options.out_dir = scratch.path();
+  fi::train_model(config, options);
+  for (const char* name : {"samples/step_00000001.png", "samples/step_00000002.png"}) {
+    const fi::Image preview = fi::read_png(scratch.file(name));
+    // Two classes: two rows of 8 pictures of 8 px with 2 px between and around.
+    EXPECT_EQ(preview.width, 2 + 8 * 10);
+    EXPECT_EQ(preview.height, 2 + 2 * 10);
+    EXPECT_EQ(preview.channels, 3);
+  }
+}
+
+TEST(ImageTraining, MoreClassesThanTheFolderHasIsAnError) {
+  const fi::testing::TempDir data("image_folder_classes");
+  write_class_folder(data.path());
+  fi::RunConfig config = folder_config(data.path(), 1);
+  config.num_classes = 3;
+  fi::TrainOptions options;
+  const fi::testing::TempDir scratch("image_classes_out");
+  options.out_dir = scratch.path();
+  EXPECT_THROW(fi::train_model(config, options), std::invalid_argument);
+}
+
+TEST(ImageTraining, VisPromptBridgeResumesExactly) { expect_exact_resume(visprompt_config(5), 2); }
+
+TEST(ImageTraining, TrainingLowersTheLossOnVisPrompt) {
+  fi::RunConfig config = visprompt_config(30);
+  config.batch_size = 4;
+  config.lr = 3e-3;
+  fi::Trainer trainer(config, torch::kCPU);
+  double first = 0, last = 0;
+  for (int i = 0; i < 30; ++i) {
+    const double loss = trainer.step().item<double>();
+    if (i < 5) first += loss;
+    if (i >= 25) last += loss;
+  }
+  EXPECT_LT(last, 0.8 * first) << "first five " << first << ", last five " << last;
+}
+
+TEST(ImageGeneration, ChunksDoNotChangeTheImagesAndLabelsAreChecked) {
+  fi::RunConfig config = folder_config("/unused", 1);
+  fi::seed_global(3);
+  // The configuration's UNet with groups of two channels: with one channel per group (base 8,
+  // 32 groups) GroupNorm would erase the embedding's per-channel shift, and the labels with it.
+  fi::UNetOptions unet = fi::unet_options(config);
+  unet.norm_groups = 4;
+  unet.zero_init = false;
+  const fi::VelocityModelPtr model = std::make_shared<fi::UNetVelocity>(unet);
+  model->eval();
+  fi::ImageGenerationOptions options;
+  options.solve.num_steps = 3;
+  options.guidance = 2.0;
+  options.seed = 9;
+  const torch::Tensor labels = torch::tensor({0, 1, 1, 0, 1}, torch::kInt64);
+  const torch::Tensor whole =
+      fi::generate_images(model, config, 5, labels, options, torch::kCPU);
+  options.batch_size = 2;
+  std::int64_t nfe = 0;
+  const torch::Tensor chunked =
+      fi::generate_images(model, config, 5, labels, options, torch::kCPU, &nfe);
+  EXPECT_EQ(whole.sizes(), (std::vector<std::int64_t>{5, 3, 8, 8}));
+  EXPECT_TRUE(torch::allclose(whole, chunked, 1e-5, 1e-6));
+  EXPECT_EQ(nfe, 3);
+  // Guidance changes the images; weight 1 is the plain conditional velocity.
+  options.guidance = 1.0;
+  const torch::Tensor plain = fi::generate_images(model, config, 5, labels, options, torch::kCPU);
+  EXPECT_GT((plain - whole).abs().max().item<double>(), 1e-4);
+  EXPECT_THROW(fi::generate_images(model, config, 5, torch::tensor({0, 1, 2, 0, 1}), options,
+                                   torch::kCPU),
+               std::invalid_argument);
+  config.num_classes = 0;
+  EXPECT_THROW(fi::generate_images(model, config, 5, labels, options, torch::kCPU),
+               std::invalid_argument);
+}
+
+TEST(ImageGeneration, TranslationChecksTheInputShapeAndStartsBridgesAtTheInput) {
+  fi::RunConfig config = visprompt_config(1);
+  config.sigma = 0;
+  fi::seed_global(4);
+  const fi::VelocityModelPtr model = fi::build_model(config);  // zero output: v = 0
+  model->eval();
+  fi::ImageGenerationOptions options;
+  options.solve.num_steps = 2;
+  const torch::Tensor inputs = torch::rand({2, 1, 32, 32}) * 2 - 1;
+  // v = 0 at initialization, so a bridge returns its inputs unchanged.
+  EXPECT_TRUE(torch::allclose(fi::translate_images(model, config, inputs, options, torch::kCPU),
+                              inputs));
+  EXPECT_THROW(fi::translate_images(model, config, torch::zeros({2, 1, 64, 64}), options,
+                                    torch::kCPU),
+               std::invalid_argument);
+  EXPECT_THROW(fi::translate_images(model, config, torch::zeros({2, 3, 32, 32}), options,
+                                    torch::kCPU),
+               std::invalid_argument);
+  fi::RunConfig noise = folder_config("/unused", 1);
+  EXPECT_THROW(fi::translate_images(model, noise, inputs, options, torch::kCPU),
+               std::invalid_argument);
+}
+
+TEST(Guidance, NullConditionBlanksTheImageAndTheLabels) {
+  fi::Conditioning cond;
+  cond.labels = torch::tensor({3, 1}, torch::kInt64);
+  cond.image = torch::ones({2, 1, 4, 4});
+  const fi::Conditioning null = fi::null_condition(cond);
+  EXPECT_TRUE(torch::equal(null.labels, torch::full({2}, -1, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(null.image, torch::zeros({2, 1, 4, 4})));
+}
+
+// ---- The command line on image models ----
+
+namespace {
+
+using fi::testing::CliRun;
+using fi::testing::run_cli;
+
+void expect_usage_error(const std::string& arguments, const std::string& mention) {
+  const CliRun run = run_cli(arguments);
+  EXPECT_EQ(run.status, 2) << arguments << "\n" << run.output;
+  EXPECT_NE(run.output.find(mention), std::string::npos) << run.output;
+}
+
+}  // namespace
+
+TEST(ImageCli, SampleDrawsClassRowsAndRefusesWhatTheModelCannotDo) {
+  const fi::testing::TempDir data("image_cli_data");
+  write_class_folder(data.path());
+  const fi::testing::TempDir scratch("image_cli");
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("model");
+  fi::train_model(folder_config(data.path(), 2), options);
+  const std::string model = " --model " + scratch.file("model");
+
+  CliRun run = run_cli("sample" + model + " --class all --n 3 --steps 2 --cfg 2 --out " +
+                       scratch.file("all.png"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  fi::Image grid = fi::read_png(scratch.file("all.png"));
+  EXPECT_EQ(grid.width, 2 + 3 * 10);  // 3 per class of 8 px, 2 px apart
+  EXPECT_EQ(grid.height, 2 + 2 * 10);  // one row per class
+  run = run_cli("sample" + model + " --class 1 --n 4 --steps 2 --out " + scratch.file("one.png"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  grid = fi::read_png(scratch.file("one.png"));
+  EXPECT_EQ(grid.width, 2 + 2 * 10);
+  EXPECT_EQ(grid.height, 2 + 2 * 10);
+
+  expect_usage_error("sample" + model + " --class 2 --out " + scratch.file("x.png"), "--class");
+  expect_usage_error("sample" + model + " --class shoe --out " + scratch.file("x.png"), "shoe");
+  expect_usage_error("sample" + model + " --out " + scratch.file("x.csv"), ".png");
+  expect_usage_error("eval" + model + " --json", "--classifier");
+  expect_usage_error("translate" + model + " --input " + scratch.file("all.png") + " --out " +
+                         scratch.file("t.png"),
+                     "does not translate");
+  EXPECT_FALSE(fs::exists(scratch.file("x.png")));
+}
+
+TEST(ImageCli, TranslateChecksItsInputsAndWritesOnePicturePerInput) {
+  const fi::testing::TempDir scratch("translate_cli");
+  fi::RunConfig config = visprompt_config(1);
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("model");
+  fi::train_model(config, options);
+  const std::string model = " --model " + scratch.file("model");
+  fs::create_directories(scratch.file("in"));
+  fi::write_png(scratch.file("in/a.png"), fi::Image(32, 32, 1, 0));
+  fi::write_png(scratch.file("in/b.png"), fi::Image(32, 32, 1, 255));
+  fi::write_png(scratch.file("big.png"), fi::Image(64, 64, 1, 0));
+  fi::write_png(scratch.file("rgb.png"), fi::Image(32, 32, 3, 0));
+  {
+    std::ofstream text(scratch.file("notes.png"));
+    text << "not a picture";
+  }
+  CliRun run = run_cli("translate" + model + " --steps 2 --input " + scratch.file("in/a.png") +
+                       " --out " + scratch.file("a_out.png"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  const fi::Image out = fi::read_png(scratch.file("a_out.png"));
+  EXPECT_EQ(out.width, 32);
+  EXPECT_EQ(out.channels, 1);
+  run = run_cli("translate" + model + " --steps 2 --input " + scratch.file("in") + " --out " +
+                scratch.file("outs"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_TRUE(fs::exists(scratch.file("outs/a.png")));
+  EXPECT_TRUE(fs::exists(scratch.file("outs/b.png")));
+
+  expect_usage_error("translate" + model + " --input " + scratch.file("big.png") + " --out " +
+                         scratch.file("x.png"),
+                     "64x64");
+  expect_usage_error("translate" + model + " --input " + scratch.file("rgb.png") + " --out " +
+                         scratch.file("x.png"),
+                     "3 channel");
+  expect_usage_error("translate" + model + " --input " + scratch.file("notes.png") + " --out " +
+                         scratch.file("x.png"),
+                     "notes.png");
+  EXPECT_FALSE(fs::exists(scratch.file("x.png")));
+}
