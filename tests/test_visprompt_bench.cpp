@@ -33,6 +33,8 @@ std::string describe(const VisPromptTaskScore& score) {
   return text;
 }
 
+bool has_fid(const std::string& task) { return task != "force" && task != "trajectory"; }
+
 /// The figures of a result without its timings.
 nlohmann::json figures(const VisPromptBenchResult& result) {
   nlohmann::json json = result.to_json();
@@ -132,7 +134,7 @@ TEST(VisPromptBench, WithAClassifierJudgesClassAndReportsFid) {
   options.n = 12;
   options.tasks = {PromptTask::kClass2Image, PromptTask::kText2Image, PromptTask::kBoxEdit,
                    PromptTask::kForce};
-  options.judge.class_from_ground_truth = true;
+  EXPECT_TRUE(options.judge.class_from_ground_truth) << "the bench's default";
   const VisPromptBenchResult oracle =
       run_visprompt_bench(items(), oracle_translate(items()), options, &classifier);
   EXPECT_EQ(oracle.pass_rate, 1.0);
@@ -153,6 +155,33 @@ TEST(VisPromptBench, WithAClassifierJudgesClassAndReportsFid) {
   const VisPromptBenchResult blanks = run_visprompt_bench(items(), blank, options, &classifier);
   EXPECT_EQ(blanks.tasks[0].pass_rate, 0.0);  // item_coverage fails
   EXPECT_GT(*blanks.tasks[0].fid, 1e-3);
+}
+
+TEST(VisPromptBench, AgainstTheLabelTheOracleScoresTheClassifiersAccuracy) {
+  torch::manual_seed(1);
+  ClassifierOptions classifier_options;
+  classifier_options.channels = {4, 8};
+  classifier_options.feature_dim = 8;
+  ImageClassifier classifier(classifier_options);
+  VisPromptBenchOptions options;
+  options.n = 40;
+  options.tasks = {PromptTask::kClass2Image};
+  options.judge.class_from_ground_truth = false;
+  const VisPromptBenchResult result =
+      run_visprompt_bench(items(), oracle_translate(items()), options, &classifier);
+  // Brute force: class2image's answer is the item itself, judged as its 28 px.
+  std::int64_t agreeing = 0;
+  for (std::int64_t i = 0; i < options.n; ++i) {
+    const PromptPair pair =
+        make_prompt_pair(PromptTask::kClass2Image, items(),
+                         visprompt_pair_seed(options.seed, PromptTask::kClass2Image, i));
+    const torch::Tensor item = items().item(pair.info.item_index).unsqueeze(0);
+    if (classifier_predictions(classifier, item)[0].item<std::int64_t>() == pair.info.class_id)
+      ++agreeing;
+  }
+  EXPECT_DOUBLE_EQ(result.tasks[0].criteria.at("class_agrees").pass_rate,
+                   double(agreeing) / double(options.n));
+  EXPECT_DOUBLE_EQ(result.pass_rate, double(agreeing) / double(options.n));
 }
 
 TEST(VisPromptBench, RejectsBadTranslatorsAndOptions) {
@@ -226,10 +255,14 @@ TEST(VisPromptBench, DISABLED_OracleOnFashionMnistWithClassifier) {
     std::cout << (from_truth ? "class from the ground truth: " : "class from the label: ")
               << result.to_json().dump() << std::endl;
     for (const auto& score : result.tasks) {
-      if (from_truth)
-        EXPECT_EQ(score.pass_rate, 1.0) << describe(score);
-      else
-        EXPECT_GE(score.pass_rate, 0.8) << describe(score);
+      // Every criterion but class fidelity passes; that one too against the ground truth.
+      const auto class_agrees = score.criteria.find("class_agrees");
+      const bool judges_class = class_agrees != score.criteria.end();
+      EXPECT_EQ(judges_class, score.task == "class2image" || score.task == "text2image" ||
+                                  score.task == "doodle");
+      const double expected = judges_class && !from_truth ? class_agrees->second.pass_rate : 1.0;
+      EXPECT_EQ(score.pass_rate, expected) << describe(score);
+      if (has_fid(score.task)) EXPECT_NEAR(score.fid.value_or(-1), 0.0, 1e-6) << score.task;
     }
   }
 }

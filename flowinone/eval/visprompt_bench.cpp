@@ -157,6 +157,12 @@ std::uint64_t visprompt_pair_seed(std::uint64_t seed, PromptTask task, std::int6
   return kVisPromptBenchSeedBase | (mixed >> 2);
 }
 
+JudgeOptions visprompt_bench_judge_options() {
+  JudgeOptions options;
+  options.class_from_ground_truth = true;
+  return options;
+}
+
 ClassifyFn classify_with(ImageClassifier& classifier) {
   return [&classifier](const torch::Tensor& item) {
     return classifier_predictions(classifier, item.unsqueeze(0), 1)[0].item<std::int64_t>();

@@ -42,13 +42,21 @@ namespace fi {
 /// The lowest pair seed the bench uses (2^62); training pair seeds lie below it.
 constexpr std::uint64_t kVisPromptBenchSeedBase = std::uint64_t(1) << 62;
 
+/// The judges' defaults with class_from_ground_truth: with a classifier, class fidelity is the
+/// classifier naming for the candidate what it names for the ground truth. Against the true
+/// class, the oracle itself scores only the classifier's accuracy on the judged views (200
+/// Fashion-MNIST test pairs, a 92.4 % classifier: class2image 0.91, doodle 0.945, text2image
+/// 0.695 on its shrunken items), a ceiling no model could pass.
+JudgeOptions visprompt_bench_judge_options();
+
 struct VisPromptBenchOptions {
   std::int64_t n = 200;        // pairs per task
   std::uint64_t seed = 12345;  // with the task and the index, the pair's seed (see above)
   int size = 32;               // canvas side S, a multiple of 32
   std::vector<PromptTask> tasks = all_prompt_tasks();  // scored in this order, no repeats
   std::int64_t batch_size = 100;                       // inputs handed to the translator at once
-  JudgeOptions judge;  // thresholds; classify is filled from the classifier when one is given
+  // Thresholds; classify is filled from the classifier when one is given.
+  JudgeOptions judge = visprompt_bench_judge_options();
 };
 
 /// Candidate outputs (B, 1, S, S) for inputs (B, 1, S, S) float32 in [-1, 1] on the CPU; `infos`
