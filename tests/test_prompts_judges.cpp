@@ -176,6 +176,43 @@ TEST(PromptsJudges, ClassifierHookJudgesClassFidelity) {
   EXPECT_THROW(judge_prompt_output(pair, torch::zeros({1, 16, 16})), std::invalid_argument);
 }
 
+TEST(PromptsJudges, ClassCanBeJudgedAgainstTheGroundTruthsVerdict) {
+  const PromptPair pair = make_prompt_pair(PromptTask::kDoodle, items(), 5);
+  JudgeOptions options;
+  // A classifier that is always wrong about this item: the label fails the true answer, its
+  // own verdict on the ground truth does not.
+  const std::int64_t wrong = (pair.info.class_id + 1) % 10;
+  options.classify = [&](const torch::Tensor&) { return wrong; };
+  EXPECT_FALSE(judge_prompt_output(pair, pair.output, options).passed());
+  options.class_from_ground_truth = true;
+  EXPECT_TRUE(judge_prompt_output(pair, pair.output, options).passed());
+  // It still compares: a classifier telling items from blanks fails a blank answer.
+  options.classify = [](const torch::Tensor& item) -> std::int64_t {
+    return item.max().item<float>() > -0.5f ? 1 : 0;
+  };
+  const Judgement blank = judge_prompt_output(pair, torch::full({1, 32, 32}, -1.0f), options);
+  ASSERT_NE(blank.find("class_agrees"), nullptr);
+  EXPECT_FALSE(blank.find("class_agrees")->pass);
+}
+
+TEST(PromptsJudges, JudgedItemViewIsWhatTheHookSees) {
+  const PromptPair pair = make_prompt_pair(PromptTask::kClass2Image, items(), 3);
+  EXPECT_TRUE(judged_item_view(pair.info, pair.output).equal(items().item(pair.info.item_index)));
+  PromptOptions large;
+  large.size = 64;
+  const PromptPair placed = make_prompt_pair(PromptTask::kText2Image, items(), 3, large);
+  torch::Tensor seen;
+  JudgeOptions options;
+  options.classify = [&](const torch::Tensor& item) {
+    seen = item;
+    return placed.info.class_id;
+  };
+  judge_prompt_output(placed, placed.output, options);
+  EXPECT_TRUE(judged_item_view(placed.info, placed.output).equal(seen));
+  EXPECT_EQ(seen.sizes(), (std::vector<std::int64_t>{1, 28, 28}));
+  EXPECT_THROW(judged_item_view(placed.info, pair.output), std::invalid_argument);
+}
+
 TEST(PromptsJudges, GroundTruthPassesOnFashionMnistToo) {
   if (!fashion_mnist_available()) GTEST_SKIP() << "no Fashion-MNIST in " << kFashionMnistDir;
   static const FashionMnistItems fashion(Split::kTest);

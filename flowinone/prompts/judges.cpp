@@ -38,18 +38,11 @@ torch::Tensor item_view(const torch::Tensor& image, const PixelRect& region) {
 void judge_class(const PromptPair& pair, const torch::Tensor& candidate,
                  const JudgeOptions& options, Judgement& judgement) {
   if (!options.classify) return;
-  const auto& info = pair.info;
-  PixelRect region;
-  if (info.task == PromptTask::kText2Image) {
-    region = info.target_region;
-  } else {
-    // The item's 28/32 of the canvas, centred.
-    const int side = info.size * kItemSize / 32;
-    const int pad = (info.size - side) / 2;
-    region = {pad, pad, pad + side, pad + side};
-  }
-  const std::int64_t named = options.classify(item_view(candidate, region));
-  const bool agrees = named == info.class_id;
+  const std::int64_t named = options.classify(judged_item_view(pair.info, candidate));
+  const std::int64_t expected = options.class_from_ground_truth
+                                    ? options.classify(judged_item_view(pair.info, pair.output))
+                                    : pair.info.class_id;
+  const bool agrees = named == expected;
   judgement.criteria.push_back({"class_agrees", agrees ? 1.0 : 0.0, agrees});
 }
 
@@ -72,6 +65,23 @@ void judge_ball(const PromptPair& pair, const torch::Tensor& candidate, const Ju
 }
 
 }  // namespace
+
+torch::Tensor judged_item_view(const PromptTaskInfo& info, const torch::Tensor& image) {
+  check_arg(image.defined() && image.dim() == 3 && image.size(0) == 1 &&
+                image.size(1) == info.size && image.size(2) == info.size,
+            "[judged_item_view] image must be (1, ", info.size, ", ", info.size, "), got ",
+            image.defined() ? image.sizes() : c10::IntArrayRef{});
+  PixelRect region;
+  if (info.task == PromptTask::kText2Image) {
+    region = info.target_region;
+  } else {
+    // The item's 28/32 of the canvas, centred.
+    const int side = info.size * kItemSize / 32;
+    const int pad = (info.size - side) / 2;
+    region = {pad, pad, pad + side, pad + side};
+  }
+  return item_view(image.detach().to(torch::kCPU, torch::kFloat32), region);
+}
 
 bool Judgement::passed() const {
   if (criteria.empty()) return false;

@@ -17,7 +17,8 @@
 //   edge_f1            doodle: agreement of the candidate's edge sketch with the input sketch
 //   item_coverage      class2image: fraction of pixels above -0.8 (an item, not a blank canvas)
 //   class_agrees       class2image, text2image, doodle: 1 when the classifier hook names the
-//                      requested class (only with a hook)
+//                      requested class (only with a hook), or, with
+//                      class_from_ground_truth, the class it names for the ground-truth output
 //
 // A candidate passes when every criterion judged passes. Realism (FID per task) needs a whole
 // set of samples and is not a per-sample judge: it belongs to the benchmark.
@@ -48,6 +49,11 @@ struct JudgeOptions {
   double min_edge_f1 = 0.6;
   double min_item_coverage = 0.02;
   ClassifyFn classify;  // empty: class fidelity is not judged
+  // The class a candidate must be named: false, the pair's true class; true, the class the hook
+  // names for the ground-truth output. The second bounds no model below the ground truth by the
+  // classifier's own errors (on shrunken text2image items above all): a candidate passes when it
+  // looks to the classifier like the answer does.
+  bool class_from_ground_truth = false;
 };
 
 struct Criterion {
@@ -63,6 +69,10 @@ struct Judgement {
   /// The criterion called `name`, or nullptr.
   const Criterion* find(const std::string& name) const;
 };
+
+/// The (1, 28, 28) view of an item in `image` (1, S, S) that the classify hook receives: the
+/// centred 28/32 of the canvas, or the target quadrant for text2image, resized to 28 px.
+torch::Tensor judged_item_view(const PromptTaskInfo& info, const torch::Tensor& image);
 
 /// Judges `candidate` (1, S, S) as the output for `pair`. Throws std::invalid_argument when
 /// the candidate's shape differs from the pair's output.
