@@ -142,14 +142,14 @@ std::vector<std::string> train_args(const std::string& out, int steps, int batch
 }
 
 void expect_same_tensors(const std::string& a_path, const std::string& b_path,
-                         const std::string& prefix, double rtol) {
+                         const std::string& prefix, double rtol, double atol = 1e-6) {
   const auto a = fi::load_safetensors(a_path).tensors;
   const auto b = fi::load_safetensors(b_path).tensors;
   int compared = 0;
   for (const auto& [name, tensor] : a) {
     if (name.rfind(prefix, 0) != 0) continue;
     ASSERT_TRUE(b.count(name)) << name;
-    EXPECT_TRUE(torch::allclose(tensor, b.at(name), rtol, 1e-6))
+    EXPECT_TRUE(torch::allclose(tensor, b.at(name), rtol, atol))
         << name << " max difference " << (tensor - b.at(name)).abs().max().item<double>();
     ++compared;
   }
@@ -342,8 +342,12 @@ TEST(DistributedTraining, TwoRanksMatchOneProcessForASmallUNet) {
   Process rank1(args(scratch.file("rank1"), batch), rank_env(1, 2, port), scratch.file("r1.txt"));
   ASSERT_EQ(run_to_end(rank0), 0) << rank0.output();
   ASSERT_EQ(run_to_end(rank1), 0) << rank1.output();
+  // Adam divides each gradient by its own running magnitude, so a parameter whose true gradient
+  // is (nearly) zero, such as a bias that a one-channel GroupNorm cancels, moves by about lr
+  // times its rounding noise, and summation order (two half batches or one whole) changes that
+  // noise. Such parameters agree to a fraction of one step's size, not to 1e-6.
   expect_same_tensors(scratch.file("single/model.safetensors"),
-                      scratch.file("rank0/model.safetensors"), "", 1e-4);
+                      scratch.file("rank0/model.safetensors"), "", 1e-4, 2e-4);
 }
 
 // A rank killed mid-run: the survivor's next all-reduce fails at once, with a message.

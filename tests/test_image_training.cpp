@@ -7,6 +7,7 @@
 
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
+#include "flowinone/eval/classifier.h"
 #include "flowinone/io/png.h"
 #include "flowinone/io/safetensors.h"
 #include "flowinone/models/unet.h"
@@ -370,4 +371,36 @@ TEST(ImageCli, TranslateChecksItsInputsAndWritesOnePicturePerInput) {
                          scratch.file("x.png"),
                      "notes.png");
   EXPECT_FALSE(fs::exists(scratch.file("x.png")));
+}
+
+TEST(ImageCli, VisPromptBenchScoresTheModelAndTheOracle) {
+  const fi::testing::TempDir scratch("bench_cli");
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("model");
+  fi::train_model(visprompt_config(1), options);
+  // An untrained classifier is enough to exercise the command: the bench compares its verdicts
+  // on candidates and ground truths.
+  fi::seed_global(1);
+  fi::ImageClassifier classifier(fi::ClassifierOptions{});
+  classifier.eval();
+  fi::save_classifier(scratch.file("clf"), classifier, 0.0);
+  const std::string base = "eval --model " + scratch.file("model") + " --bench visprompt --n 2 ";
+  CliRun run = run_cli(base + "--classifier " + scratch.file("clf") + " --steps 1 --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  for (const char* key : {"\"pass_rate\"", "\"mode\":\"bridge\"", "\"steps\":1", "\"class2image\"",
+                          "\"trajectory\"", "\"nfe\":1"}) {
+    EXPECT_NE(run.output.find(key), std::string::npos) << key << " in " << run.output;
+  }
+  run = run_cli(base + "--classifier " + scratch.file("clf") + " --oracle --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("{\"classifier_test_accuracy\":0.0,\"mode\":\"oracle\""),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("\"n\":16,\"pass_rate\":1.0"), std::string::npos) << run.output;
+
+  expect_usage_error(base + "--json", "--classifier");
+  expect_usage_error("eval --model " + scratch.file("model") + " --bench nonsense --classifier " +
+                         scratch.file("clf"),
+                     "nonsense");
+  expect_usage_error("eval --model " + scratch.file("model") + " --oracle", "--oracle");
 }

@@ -83,9 +83,8 @@ void validate_data_config(const RunConfig& c) {
     check_arg(c.num_classes == 0, "[config] num_classes: the 2D data sets have no classes");
     check_arg(c.sample_every == 0, "[config] sample_every: previews are pictures of image ",
               "models; 2D models are drawn by `flowinone viz`");
-    check_arg(c.model == "mlp" || c.model == "realnvp" || c.model == "maf" || c.model == "nice" ||
-                  c.model == "glow",
-              "[config] model '", c.model, "' does not take 2D points (use mlp or a flow)");
+    check_arg(c.model != "unet", "[config] model: the UNet takes images, not 2D points (use mlp ",
+              "or a flow)");
     return;
   }
   // Images.

@@ -9,6 +9,7 @@
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/evaluate2d.h"
 #include "flowinone/eval/image_scores.h"
+#include "flowinone/eval/visprompt_bench.h"
 #include "flowinone/solvers/image_generation.h"
 #include "flowinone/train/data_spec.h"
 #include "flowinone/train/training_data.h"
@@ -25,6 +26,8 @@ struct EvalFlags {
   std::string classifier;  // image models: the classifier directory
   double cfg = -1;         // guidance weight; < 0 = the model's
   bool baselines = false;  // image models: also score a Gaussian fit and an untrained model
+  std::string bench;       // "visprompt": VP-Bench-mini on an image-pairs model
+  bool oracle = false;     // --bench: score the ground truths instead of the model
 };
 
 void print(const nlohmann::json& json, bool compact) {
@@ -122,9 +125,58 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
   print(json, flags.json);
 }
 
+// VP-Bench-mini: the model translates n pairs per task drawn from Fashion-MNIST's test items;
+// the judges score them (eval/visprompt_bench.h).
+void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& loaded,
+                                 const c10::Device& device) {
+  const RunConfig& config = loaded.config;
+  check_arg(flags.bench == "visprompt", "[--bench] unknown benchmark '", flags.bench,
+            "' (valid: visprompt)");
+  check_arg(data_kind(config) == DataKind::kVisPrompt, "[--bench visprompt] ", flags.run.model,
+            " was trained on ", config.target, ", not on VisPrompt-mini (target = visprompt)");
+  check_arg(!flags.classifier.empty(), "[--bench visprompt] give --classifier DIR: without it "
+            "class fidelity is not judged and a copy of the prompt passes class2image and doodle");
+  LoadedClassifier classifier = load_classifier(flags.classifier, device);
+  const std::unique_ptr<ItemSource> items = open_prompt_items(config, Split::kTest);
+  VisPromptBenchOptions options;
+  options.n = flags.run.n_given() ? flags.run.n : 200;
+  options.seed = static_cast<std::uint64_t>(flags.run.seed);
+  options.size = static_cast<int>(data_shape(config)[1]);
+  ImageGenerationOptions generation;
+  generation.solve = make_solve_options(flags.run.solver, config);
+  generation.guidance = flags.cfg >= 0 ? flags.cfg : config.guidance;
+  generation.seed = static_cast<std::uint64_t>(flags.run.seed);
+  std::int64_t nfe = 0;
+  const TranslateFn translate =
+      flags.oracle ? oracle_translate(*items)
+                   : TranslateFn([&](const torch::Tensor& inputs,
+                                     const std::vector<PromptTaskInfo>&) {
+                       return translate_images(loaded.model, config, inputs, generation, device,
+                                               &nfe)
+                           .cpu();
+                     });
+  const VisPromptBenchResult result =
+      run_visprompt_bench(*items, translate, options, classifier.model.get());
+  nlohmann::json json = result.to_json();
+  json["mode"] = flags.oracle ? "oracle" : pairing_mode(config);
+  json["model"] = flags.run.model;
+  if (!flags.oracle) {
+    json["solver"] = to_string(generation.solve.solver);
+    json["steps"] = generation.solve.solver == SolverKind::kDopri5
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(generation.solve.num_steps);
+    json["nfe"] = nfe;
+    json["cfg"] = generation.guidance;
+  }
+  json["classifier_test_accuracy"] = classifier.test_accuracy;
+  print(json, flags.json);
+}
+
 void run_eval(const EvalFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
+  check_arg(!flags.oracle || !flags.bench.empty(), "[--oracle] is an option of --bench");
+  if (!flags.bench.empty()) return run_visprompt_bench_command(flags, loaded, device);
   if (is_image_data(loaded.config)) return run_eval_images(flags, loaded, device);
   check_arg(flags.classifier.empty() && flags.cfg < 0 && !flags.baselines, "[eval] --classifier, ",
             "--cfg and --baselines are for image models");
@@ -183,6 +235,11 @@ Command add_eval_command(CLI::App& parent) {
   app->add_option("--cfg", flags->cfg,
                   "image models: classifier-free guidance weight (default: the model's)")
       ->check(CLI::Range(0.0, 100.0));
+  app->add_option("--bench", flags->bench,
+                  "a benchmark instead of the model's own data: visprompt (VP-Bench-mini; "
+                  "--n pairs per task, default 200)");
+  app->add_flag("--oracle", flags->oracle,
+                "--bench: score the ground-truth outputs (every judge must pass them)");
   app->add_flag("--baselines", flags->baselines,
                 "image models: also score a Gaussian fitted to the pixels, an untrained model and "
                 "real training images");
