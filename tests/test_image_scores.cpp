@@ -12,11 +12,11 @@ TEST(ImageGrid, PlacesEachImageInItsCell) {
   EXPECT_EQ(grid.width, 1 + 2 * (3 + 1));
   EXPECT_EQ(grid.height, 1 + 2 * (2 + 1));
   EXPECT_EQ(grid.channels, 1);
-  EXPECT_EQ(grid.at(1, 1)[0], 0);      // first image, top-left pixel
-  EXPECT_EQ(grid.at(5, 2)[0], 128);    // second image: 0 -> 127.5 rounds to 128
-  EXPECT_EQ(grid.at(1, 4)[0], 255);    // third image, second row
-  EXPECT_EQ(grid.at(5, 4)[0], 48);     // no fourth image: background
-  EXPECT_EQ(grid.at(0, 0)[0], 48);     // padding
+  EXPECT_EQ(grid.at(1, 1)[0], 0);    // first image, top-left pixel
+  EXPECT_EQ(grid.at(5, 2)[0], 128);  // second image: 0 -> 127.5 rounds to 128
+  EXPECT_EQ(grid.at(1, 4)[0], 255);  // third image, second row
+  EXPECT_EQ(grid.at(5, 4)[0], 48);   // no fourth image: background
+  EXPECT_EQ(grid.at(0, 0)[0], 48);   // padding
   EXPECT_THROW(fi::image_grid(torch::zeros({2, 2, 3, 3}), 2), std::invalid_argument);
   EXPECT_THROW(fi::image_grid(torch::zeros({0, 1, 3, 3}), 2), std::invalid_argument);
   EXPECT_THROW(fi::image_grid(images, 0), std::invalid_argument);
@@ -42,6 +42,7 @@ TEST(GaussianFit, SamplesHaveTheDataMeanAndCovariance) {
   EXPECT_TRUE(torch::allclose(covariance(samples), covariance(flat), 0, 0.004))
       << covariance(samples) << covariance(flat);
   // Same seed, same samples.
-  EXPECT_TRUE(torch::equal(fi::gaussian_fit_samples(data, 5, 3), fi::gaussian_fit_samples(data, 5, 3)));
+  EXPECT_TRUE(
+      torch::equal(fi::gaussian_fit_samples(data, 5, 3), fi::gaussian_fit_samples(data, 5, 3)));
   EXPECT_THROW(fi::gaussian_fit_samples(data, 0, 3), std::invalid_argument);
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli_run.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/eval/classifier.h"
@@ -16,7 +17,6 @@
 #include "flowinone/train/data_spec.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
-#include "cli_run.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -234,8 +234,7 @@ TEST(ImageGeneration, ChunksDoNotChangeTheImagesAndLabelsAreChecked) {
   options.guidance = 2.0;
   options.seed = 9;
   const torch::Tensor labels = torch::tensor({0, 1, 1, 0, 1}, torch::kInt64);
-  const torch::Tensor whole =
-      fi::generate_images(model, config, 5, labels, options, torch::kCPU);
+  const torch::Tensor whole = fi::generate_images(model, config, 5, labels, options, torch::kCPU);
   options.batch_size = 2;
   std::int64_t nfe = 0;
   const torch::Tensor chunked =
@@ -247,9 +246,9 @@ TEST(ImageGeneration, ChunksDoNotChangeTheImagesAndLabelsAreChecked) {
   options.guidance = 1.0;
   const torch::Tensor plain = fi::generate_images(model, config, 5, labels, options, torch::kCPU);
   EXPECT_GT((plain - whole).abs().max().item<double>(), 1e-4);
-  EXPECT_THROW(fi::generate_images(model, config, 5, torch::tensor({0, 1, 2, 0, 1}), options,
-                                   torch::kCPU),
-               std::invalid_argument);
+  EXPECT_THROW(
+      fi::generate_images(model, config, 5, torch::tensor({0, 1, 2, 0, 1}), options, torch::kCPU),
+      std::invalid_argument);
   config.num_classes = 0;
   EXPECT_THROW(fi::generate_images(model, config, 5, labels, options, torch::kCPU),
                std::invalid_argument);
@@ -265,14 +264,14 @@ TEST(ImageGeneration, TranslationChecksTheInputShapeAndStartsBridgesAtTheInput) 
   options.solve.num_steps = 2;
   const torch::Tensor inputs = torch::rand({2, 1, 32, 32}) * 2 - 1;
   // v = 0 at initialization, so a bridge returns its inputs unchanged.
-  EXPECT_TRUE(torch::allclose(fi::translate_images(model, config, inputs, options, torch::kCPU),
-                              inputs));
-  EXPECT_THROW(fi::translate_images(model, config, torch::zeros({2, 1, 64, 64}), options,
-                                    torch::kCPU),
-               std::invalid_argument);
-  EXPECT_THROW(fi::translate_images(model, config, torch::zeros({2, 3, 32, 32}), options,
-                                    torch::kCPU),
-               std::invalid_argument);
+  EXPECT_TRUE(
+      torch::allclose(fi::translate_images(model, config, inputs, options, torch::kCPU), inputs));
+  EXPECT_THROW(
+      fi::translate_images(model, config, torch::zeros({2, 1, 64, 64}), options, torch::kCPU),
+      std::invalid_argument);
+  EXPECT_THROW(
+      fi::translate_images(model, config, torch::zeros({2, 3, 32, 32}), options, torch::kCPU),
+      std::invalid_argument);
   fi::RunConfig noise = folder_config("/unused", 1);
   EXPECT_THROW(fi::translate_images(model, noise, inputs, options, torch::kCPU),
                std::invalid_argument);
@@ -315,7 +314,7 @@ TEST(ImageCli, SampleDrawsClassRowsAndRefusesWhatTheModelCannotDo) {
                        scratch.file("all.png"));
   ASSERT_EQ(run.status, 0) << run.output;
   fi::Image grid = fi::read_png(scratch.file("all.png"));
-  EXPECT_EQ(grid.width, 2 + 3 * 10);  // 3 per class of 8 px, 2 px apart
+  EXPECT_EQ(grid.width, 2 + 3 * 10);   // 3 per class of 8 px, 2 px apart
   EXPECT_EQ(grid.height, 2 + 2 * 10);  // one row per class
   run = run_cli("sample" + model + " --class 1 --n 4 --steps 2 --out " + scratch.file("one.png"));
   ASSERT_EQ(run.status, 0) << run.output;

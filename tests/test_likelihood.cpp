@@ -408,11 +408,10 @@ TEST(LikelihoodCli, SampleLogpWithHutchinsonProbesApproachesTheExactOne) {
   };
   const std::string base = "sample --model " + model + " --n 40 --solver rk4 --steps 4 --with-logp";
   ASSERT_EQ(run_cli(base + " --out " + scratch.file("exact.csv")).status, 0);
-  ASSERT_EQ(run_cli(base + " --estimator hutchinson --probes 1 --out " + scratch.file("h1.csv"))
-                .status,
-            0);
-  ASSERT_EQ(run_cli(base + " --estimator hutchinson --probes 400 --out " +
-                    scratch.file("h400.csv"))
+  ASSERT_EQ(
+      run_cli(base + " --estimator hutchinson --probes 1 --out " + scratch.file("h1.csv")).status,
+      0);
+  ASSERT_EQ(run_cli(base + " --estimator hutchinson --probes 400 --out " + scratch.file("h400.csv"))
                 .status,
             0);
   const auto exact = read_rows(scratch.file("exact.csv"));

@@ -14,14 +14,13 @@ ImageScores score_images(ImageClassifier& classifier, const torch::Tensor& image
             options.image_size, ", ", options.image_size, ") for the classifier, got ",
             images.sizes());
   ImageScores scores;
-  scores.fid = frechet_distance(feature_statistics(classifier_features(classifier, images)),
-                                reference);
+  scores.fid =
+      frechet_distance(feature_statistics(classifier_features(classifier, images)), reference);
   if (labels.defined()) {
     check_arg(labels.dim() == 1 && labels.size(0) == images.size(0),
               "[score_images] labels must be (", images.size(0), "), got ", labels.sizes());
     const torch::Tensor predicted = classifier_predictions(classifier, images).cpu();
-    scores.class_accuracy =
-        predicted.eq(labels.cpu()).to(torch::kFloat64).mean().item<double>();
+    scores.class_accuracy = predicted.eq(labels.cpu()).to(torch::kFloat64).mean().item<double>();
   }
   return scores;
 }

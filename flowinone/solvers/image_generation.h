@@ -25,8 +25,8 @@ struct ImageGenerationOptions {
 
 /// n images (n, C, H, W) on `device` from noise; `labels` (n) int64 classes in [0, num_classes)
 /// for a class-conditional model (-1 = unconditional), undefined for none. nfe, when given,
-/// receives the solver's count (the mean over chunks). Throws std::invalid_argument when the model takes no labels but
-/// some are given, or for image pairs (use translate_images).
+/// receives the solver's count (the mean over chunks). Throws std::invalid_argument when the model
+/// takes no labels but some are given, or for image pairs (use translate_images).
 torch::Tensor generate_images(const VelocityModelPtr& model, const RunConfig& config,
                               std::int64_t n, const torch::Tensor& labels,
                               const ImageGenerationOptions& options, const c10::Device& device,

@@ -93,8 +93,8 @@ void validate_data_config(const RunConfig& c) {
             is_image_pairs(c) ? " or from the input picture (input)" : "", ", got '", c.source,
             "'");
   check_arg(c.model == "unet" || (!is_image_pairs(c) && c.model != "mlp"), "[config] model '",
-            c.model, "' does not take ", is_image_pairs(c) ? "image pairs" : "images",
-            " (use unet", is_image_pairs(c) ? "" : " or a normalizing flow", ")");
+            c.model, "' does not take ", is_image_pairs(c) ? "image pairs" : "images", " (use unet",
+            is_image_pairs(c) ? "" : " or a normalizing flow", ")");
   check_arg(c.image_size >= 0 && c.image_size <= 4096,
             "[config] image_size must be in [0, 4096], got ", c.image_size);
   check_arg(c.channels == 0 || c.channels == 1 || c.channels == 3,

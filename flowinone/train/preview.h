@@ -22,8 +22,7 @@ namespace fi {
 
 /// The preview picture of `model` (a velocity network or a flow for the configuration's image
 /// data; on `device`). Throws std::invalid_argument for 2D data.
-Image preview_picture(torch::nn::Module& model, const RunConfig& config,
-                      const c10::Device& device);
+Image preview_picture(torch::nn::Module& model, const RunConfig& config, const c10::Device& device);
 
 /// DIR/samples/step_NNNNNNNN.png
 std::string preview_path(const std::string& dir, std::int64_t step);

@@ -221,8 +221,8 @@ void validate_config(const RunConfig& c) {
             "' (valid: mlp, unet, realnvp, maf, nice, glow)");
   if (c.model == "unet") {
     unet_preset(c.unet);  // throws listing the names
-    check_arg(c.base_channels == 0 || (c.base_channels >= 2 && c.base_channels % 2 == 0 &&
-                                       c.base_channels <= 1024),
+    check_arg(c.base_channels == 0 ||
+                  (c.base_channels >= 2 && c.base_channels % 2 == 0 && c.base_channels <= 1024),
               "[config] base_channels must be 0 (the option set's) or even in [2, 1024], got ",
               c.base_channels);
   }
@@ -266,8 +266,7 @@ void validate_config(const RunConfig& c) {
   check_arg(c.grad_clip >= 0, "[config] grad_clip must be >= 0, got ", c.grad_clip);
   check_arg(c.ema_decay >= 0 && c.ema_decay < 1, "[config] ema_decay must be in [0, 1), got ",
             c.ema_decay);
-  check_arg(c.accum >= 1 && c.accum <= 1024, "[config] accum must be in [1, 1024], got ",
-            c.accum);
+  check_arg(c.accum >= 1 && c.accum <= 1024, "[config] accum must be in [1, 1024], got ", c.accum);
   check_arg(c.precision == "fp32" || c.precision == "bf16", "[config] precision: unknown '",
             c.precision, "' (valid: fp32, bf16)");
   check_arg(c.sample_every >= 0, "[config] sample_every must be >= 0, got ", c.sample_every);

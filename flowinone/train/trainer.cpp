@@ -12,17 +12,17 @@
 #include "flowinone/data/toy2d.h"
 #include "flowinone/flows/bijector.h"
 #include "flowinone/flows/flow.h"
+#include "flowinone/io/png.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/train/adamw.h"
 #include "flowinone/train/checkpoint.h"
+#include "flowinone/train/data_spec.h"
 #include "flowinone/train/ema.h"
 #include "flowinone/train/lr_schedule.h"
 #include "flowinone/train/mixed_precision.h"
-#include "flowinone/train/preview.h"
-#include "flowinone/io/png.h"
-#include "flowinone/train/training_data.h"
-#include "flowinone/train/data_spec.h"
 #include "flowinone/train/model_dir.h"
+#include "flowinone/train/preview.h"
+#include "flowinone/train/training_data.h"
 
 namespace fi {
 
@@ -184,9 +184,8 @@ torch::Tensor Trainer::batch_loss() {
       image = dropped(image, torch::rand({global}, s.generator) < s.config.input_dropout, 0.0);
     cond.image = local_rows(image.to(s.device), rank, batch);
   }
-  const CoupledPairs pairs = s.coupling->pair(local_rows(x0, rank, batch),
-                                              local_rows(x1, rank, batch), torch::Tensor(),
-                                              s.generator);
+  const CoupledPairs pairs = s.coupling->pair(
+      local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
   const torch::Tensor t = sample_times(global, s.generator, s.device, s.config.time_skew);
   PathSample sample;
   if (!s.distributed) {

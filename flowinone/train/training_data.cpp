@@ -39,8 +39,7 @@ class LoadedTrainingData : public TrainingData {
               ": lower batch_size (per rank, times ranks and accum)");
     if (config.num_classes > 0) {
       check_arg(dataset_->num_classes() == config.num_classes, "[train] num_classes is ",
-                config.num_classes, " but the data set has ", dataset_->num_classes(),
-                " classes");
+                config.num_classes, " but the data set has ", dataset_->num_classes(), " classes");
     }
     start({});
   }
@@ -83,13 +82,12 @@ class LoadedTrainingData : public TrainingData {
     check_file(found != tensors.end(), "[load_state] ", source,
                ": lacks the data loader's position (data.position)");
     const torch::Tensor& position = found->second;
-    check_file(position.scalar_type() == torch::kInt64 && position.dim() == 1 &&
-                   position.size(0) == 2,
-               "[load_state] ", source, ": data.position must be two int64 values");
+    check_file(
+        position.scalar_type() == torch::kInt64 && position.dim() == 1 && position.size(0) == 2,
+        "[load_state] ", source, ": data.position must be two int64 values");
     const torch::Tensor cpu = position.cpu();
     const LoaderPosition at{cpu[0].item<std::int64_t>(), cpu[1].item<std::int64_t>()};
-    check_file(at.epoch >= 0 && at.batch >= 0, "[load_state] ", source,
-               ": negative data position");
+    check_file(at.epoch >= 0 && at.batch >= 0, "[load_state] ", source, ": negative data position");
     try {
       start(at);
     } catch (const std::invalid_argument& error) {
@@ -139,7 +137,8 @@ class VisPromptTrainingData : public TrainingData {
  private:
   static std::uint64_t draw_seed(at::Generator& generator) {
     return static_cast<std::uint64_t>(
-        torch::randint(0, std::int64_t(1) << 62, {1}, generator, torch::kInt64).item<std::int64_t>());
+        torch::randint(0, std::int64_t(1) << 62, {1}, generator, torch::kInt64)
+            .item<std::int64_t>());
   }
 
   bool bridge_;
@@ -183,8 +182,7 @@ std::unique_ptr<ItemSource> open_prompt_items(const RunConfig& config, Split spl
   return std::make_unique<FashionMnistItems>(split, fashion_mnist_dir(config));
 }
 
-std::unique_ptr<TrainingData> make_training_data(const RunConfig& config,
-                                                 std::int64_t batch_size) {
+std::unique_ptr<TrainingData> make_training_data(const RunConfig& config, std::int64_t batch_size) {
   switch (data_kind(config)) {
     case DataKind::kToy2d:
       return std::make_unique<Toy2dTrainingData>(config);

@@ -33,7 +33,7 @@ struct TrainingBatch {
   torch::Tensor x1;         // (B, ...) float32: the examples
   torch::Tensor labels;     // (B) int64 classes, or undefined when the model takes none
   torch::Tensor condition;  // (B, Cc, H, W) float32 condition images, or undefined
-  torch::Tensor x0;         // (B, ...) source points when the data fixes them (bridge), else undefined
+  torch::Tensor x0;  // (B, ...) source points when the data fixes them (bridge), else undefined
 };
 
 class TrainingData {
@@ -54,8 +54,7 @@ class TrainingData {
 /// The configuration's training data, yielding batches of `batch_size` (the global batch: every
 /// rank reads all of it and keeps its rows). Throws FileError when the files are missing or
 /// wrong, std::invalid_argument when they do not match the configuration (size, classes).
-std::unique_ptr<TrainingData> make_training_data(const RunConfig& config,
-                                                 std::int64_t batch_size);
+std::unique_ptr<TrainingData> make_training_data(const RunConfig& config, std::int64_t batch_size);
 
 /// The configuration's labelled image data set (fashion-mnist, folder, pairs) for `split`
 /// (folders have only a training split: kTest gives the same pictures). Throws like

@@ -20,10 +20,9 @@ Image image_grid(const torch::Tensor& images, int columns, int padding) {
   Image grid(padding + columns * (width + padding), padding + rows * (height + padding), channels,
              48);
   // (B, H, W, C) bytes.
-  const torch::Tensor bytes =
-      unit_range_to_pixels(images.detach().to(torch::kCPU, torch::kFloat32))
-          .permute({0, 2, 3, 1})
-          .contiguous();
+  const torch::Tensor bytes = unit_range_to_pixels(images.detach().to(torch::kCPU, torch::kFloat32))
+                                  .permute({0, 2, 3, 1})
+                                  .contiguous();
   const std::uint8_t* data = bytes.data_ptr<std::uint8_t>();
   for (int i = 0; i < count; ++i) {
     const int left = padding + (i % columns) * (width + padding);

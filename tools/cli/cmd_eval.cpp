@@ -12,8 +12,8 @@
 #include "flowinone/eval/visprompt_bench.h"
 #include "flowinone/solvers/image_generation.h"
 #include "flowinone/train/data_spec.h"
-#include "flowinone/train/training_data.h"
 #include "flowinone/train/model_dir.h"
+#include "flowinone/train/training_data.h"
 #include "model_run_flags.h"
 
 namespace fi::cli {
@@ -42,8 +42,7 @@ nlohmann::json scores_json(const ImageScores& scores) {
 }
 
 // Image models: FID and class accuracy with the classifier, beside baselines.
-void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
-                     const c10::Device& device) {
+void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c10::Device& device) {
   const RunConfig& config = loaded.config;
   check_arg(!flags.classifier.empty(), "[eval] ", flags.run.model,
             " is an image model: give --classifier DIR (train one with `flowinone "
@@ -54,7 +53,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
   const std::int64_t n = flags.run.n_given() ? flags.run.n : 10000;
   // Requested classes cycle through all classes, so every class gets n / classes samples.
   torch::Tensor labels;
-  if (config.num_classes > 0) labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
+  if (config.num_classes > 0)
+    labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
   const auto test = open_image_dataset(config, Split::kTest);
   std::vector<std::int64_t> all(static_cast<std::size_t>(test->size()));
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
@@ -82,7 +82,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const torch::Tensor scored_labels = loaded.flow ? torch::Tensor() : labels;
-  nlohmann::json json = scores_json(score_images(*classifier.model, images, scored_labels, reference));
+  nlohmann::json json =
+      scores_json(score_images(*classifier.model, images, scored_labels, reference));
   json["model"] = config.model;
   json["target"] = config.target;
   json["n"] = n;
@@ -103,8 +104,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
     for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<std::int64_t>(i);
     const torch::Tensor train_images = train->get_batch(indices).images;
     baselines["gaussian_fit"] = scores_json(score_images(
-        *classifier.model,
-        gaussian_fit_samples(train_images, n, options.seed).to(device), scored_labels, reference));
+        *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device),
+        scored_labels, reference));
     std::shared_ptr<torch::nn::Module> untrained;
     {
       GlobalGeneratorRestorer restore;
@@ -113,13 +114,13 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded,
     }
     untrained->to(device);
     untrained->eval();
-    baselines["untrained"] =
-        scores_json(score_images(*classifier.model, sample(*untrained, nullptr), scored_labels,
-                                 reference));
+    baselines["untrained"] = scores_json(
+        score_images(*classifier.model, sample(*untrained, nullptr), scored_labels, reference));
     // The floor: real training images against the test set, n of them.
-    baselines["train_data"] = scores_json(score_images(
-        *classifier.model, train_images.narrow(0, 0, std::min<std::int64_t>(n, train->size())).to(device),
-        torch::Tensor(), reference));
+    baselines["train_data"] = scores_json(
+        score_images(*classifier.model,
+                     train_images.narrow(0, 0, std::min<std::int64_t>(n, train->size())).to(device),
+                     torch::Tensor(), reference));
     json["baselines"] = baselines;
   }
   print(json, flags.json);
@@ -134,7 +135,8 @@ void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& load
             "' (valid: visprompt)");
   check_arg(data_kind(config) == DataKind::kVisPrompt, "[--bench visprompt] ", flags.run.model,
             " was trained on ", config.target, ", not on VisPrompt-mini (target = visprompt)");
-  check_arg(!flags.classifier.empty(), "[--bench visprompt] give --classifier DIR: without it "
+  check_arg(!flags.classifier.empty(),
+            "[--bench visprompt] give --classifier DIR: without it "
             "class fidelity is not judged and a copy of the prompt passes class2image and doodle");
   LoadedClassifier classifier = load_classifier(flags.classifier, device);
   const std::unique_ptr<ItemSource> items = open_prompt_items(config, Split::kTest);
@@ -148,13 +150,11 @@ void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& load
   generation.seed = static_cast<std::uint64_t>(flags.run.seed);
   std::int64_t nfe = 0;
   const TranslateFn translate =
-      flags.oracle ? oracle_translate(*items)
-                   : TranslateFn([&](const torch::Tensor& inputs,
-                                     const std::vector<PromptTaskInfo>&) {
-                       return translate_images(loaded.model, config, inputs, generation, device,
-                                               &nfe)
-                           .cpu();
-                     });
+      flags.oracle
+          ? oracle_translate(*items)
+          : TranslateFn([&](const torch::Tensor& inputs, const std::vector<PromptTaskInfo>&) {
+              return translate_images(loaded.model, config, inputs, generation, device, &nfe).cpu();
+            });
   const VisPromptBenchResult result =
       run_visprompt_bench(*items, translate, options, classifier.model.get());
   nlohmann::json json = result.to_json();

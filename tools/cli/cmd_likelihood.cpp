@@ -14,13 +14,13 @@
 
 #include "commands.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/data/fashion_mnist.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/io/png.h"
 #include "flowinone/solvers/generate.h"
 #include "flowinone/solvers/likelihood.h"
-#include "flowinone/core/random.h"
-#include "flowinone/data/fashion_mnist.h"
 #include "flowinone/train/data_spec.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/training_data.h"
@@ -180,9 +180,9 @@ void run_image_likelihood(const LikelihoodFlags& flags, const LoadedModel& loade
   json["nfe"] = result.nfe;
   json["seconds"] = seconds;
   std::cout << flags.split << " NLL " << fixed(result.nll_nats, 2) << " +- "
-            << fixed(result.nll_stderr, 2) << " nats per picture, "
-            << fixed(result.bits_per_dim, 4) << " +- " << fixed(result.bits_per_dim_stderr, 4)
-            << " bits/dim over " << result.count << " pictures (" << fixed(seconds, 1) << " s)\n";
+            << fixed(result.nll_stderr, 2) << " nats per picture, " << fixed(result.bits_per_dim, 4)
+            << " +- " << fixed(result.bits_per_dim_stderr, 4) << " bits/dim over " << result.count
+            << " pictures (" << fixed(seconds, 1) << " s)\n";
   if (flags.json) std::cout << json.dump() << std::endl;
 }
 

@@ -13,14 +13,14 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
-#include "flowinone/io/png.h"
 #include "flowinone/data/fashion_mnist.h"
+#include "flowinone/io/png.h"
 #include "flowinone/solvers/generate.h"
 #include "flowinone/solvers/image_generation.h"
-#include "flowinone/train/data_spec.h"
-#include "flowinone/viz/image_grid.h"
 #include "flowinone/solvers/likelihood.h"
+#include "flowinone/train/data_spec.h"
 #include "flowinone/train/model_dir.h"
+#include "flowinone/viz/image_grid.h"
 #include "flowinone/viz/plots2d.h"
 #include "model_run_flags.h"
 
@@ -32,9 +32,9 @@ struct SampleFlags {
   ModelRunFlags run;
   std::string out;
   bool with_logp = false;
-  double temperature = 0;  // normalizing flows; 0 = the model's configured temperature
-  std::string class_name;  // image models: a class id, a class name, or "all"
-  double cfg = -1;         // guidance weight; < 0 = the model's
+  double temperature = 0;           // normalizing flows; 0 = the model's configured temperature
+  std::string class_name;           // image models: a class id, a class name, or "all"
+  double cfg = -1;                  // guidance weight; < 0 = the model's
   std::string estimator = "exact";  // --with-logp: divergence estimator
   std::string probe = "rademacher";
   std::int64_t probes = 1;
@@ -66,9 +66,9 @@ std::string points_csv(const torch::Tensor& points, const torch::Tensor& log_p) 
 torch::Tensor requested_labels(const std::string& request, const RunConfig& config,
                                std::int64_t n) {
   if (request == "all") return torch::arange(config.num_classes).repeat_interleave(n);
-  const std::vector<std::string> names =
-      data_kind(config) == DataKind::kFashionMnist ? fashion_mnist_class_names()
-                                                   : std::vector<std::string>{};
+  const std::vector<std::string> names = data_kind(config) == DataKind::kFashionMnist
+                                             ? fashion_mnist_class_names()
+                                             : std::vector<std::string>{};
   std::int64_t label = -1;
   auto lower = [](std::string text) {
     for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -105,8 +105,8 @@ void run_sample_images(const SampleFlags& flags, const LoadedModel& loaded,
   const std::int64_t n = flags.run.n_given() ? flags.run.n : (all ? 8 : 64);
   torch::Tensor labels;
   if (!flags.class_name.empty()) labels = requested_labels(flags.class_name, config, n);
-  int columns = all ? static_cast<int>(n)
-                    : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
+  int columns =
+      all ? static_cast<int>(n) : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
   const auto start = std::chrono::steady_clock::now();
   torch::Tensor images;
   std::int64_t nfe = 0;
@@ -132,8 +132,8 @@ void run_sample_images(const SampleFlags& flags, const LoadedModel& loaded,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_png(flags.out, image_grid(images, columns),
-            {{"flowinone", "model=" + flags.run.model + " class=" +
-                               (flags.class_name.empty() ? "none" : flags.class_name) +
+            {{"flowinone", "model=" + flags.run.model +
+                               " class=" + (flags.class_name.empty() ? "none" : flags.class_name) +
                                " cfg=" + std::to_string(guidance) +
                                " seed=" + std::to_string(flags.run.seed)}});
   std::cerr << "wrote " << flags.out << " (" << images.size(0) << " images, " << nfe

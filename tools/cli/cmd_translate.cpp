@@ -95,8 +95,7 @@ Command add_translate_command(CLI::App& parent) {
   auto flags = std::make_shared<TranslateFlags>();
   CLI::App* app =
       parent.add_subcommand("translate", "carry input pictures to a pairs model's outputs");
-  app->add_option("--model", flags->model, "model directory (trained on image pairs)")
-      ->required();
+  app->add_option("--model", flags->model, "model directory (trained on image pairs)")->required();
   app->add_option("--input", flags->inputs, "input pictures (PNG/JPEG) or folders of them")
       ->required();
   app->add_option("--out", flags->out, "output .png for one input, else a folder")->required();
