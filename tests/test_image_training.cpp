@@ -403,3 +403,29 @@ TEST(ImageCli, VisPromptBenchScoresTheModelAndTheOracle) {
                      "nonsense");
   expect_usage_error("eval --model " + scratch.file("model") + " --oracle", "--oracle");
 }
+
+TEST(ImageTraining, ClassConditionalImageFlowTrainsResumesAndSamplesEveryClass) {
+  const fi::testing::TempDir data("image_flow_data");
+  write_class_folder(data.path());
+  fi::RunConfig config = folder_config(data.path(), 4);
+  config.model = "glow";
+  config.width = 8;
+  config.flow_layers = 1;
+  config.flow_levels = 1;  // 8 -> 4
+  config.grad_clip = 50;
+  expect_exact_resume(config, 2);
+
+  const fi::testing::TempDir scratch("image_flow_model");
+  fi::TrainOptions options;
+  options.out_dir = scratch.path();
+  const fi::TrainResult result = fi::train_model(config, options);
+  EXPECT_TRUE(std::isfinite(result.final_loss));
+  const fi::LoadedModel loaded = fi::load_model_dir(scratch.path(), torch::kCPU);
+  ASSERT_TRUE(loaded.flow);
+  at::Generator generator = fi::make_generator(3);
+  const torch::Tensor labels = torch::tensor({0, 1, 1}, torch::kInt64);
+  const torch::Tensor samples = loaded.flow->sample(3, 0.7, generator, labels);
+  EXPECT_EQ(samples.sizes(), (std::vector<std::int64_t>{3, 3, 8, 8}));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::isfinite(loaded.flow->log_prob(samples, labels)).all().item<bool>());
+}

@@ -66,6 +66,7 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
     // ActNorm's data-dependent initialization, on a batch from a generator of its own so that the
     // training draws are those of any other model with this seed.
     at::Generator init = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0xac7e0a11ULL);
+    s.flow->set_dequantization_generator(init);  // image flows: the noise of that batch
     const TrainingBatch batch =
         s.data->initialization_batch(std::max<std::int64_t>(config.batch_size, 512), init);
     s.flow->initialize(batch.x1.to(device),
@@ -79,6 +80,9 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   s.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps,
                           config.lr_schedule == "cosine", config.min_lr_ratio};
   s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
+  // Image flows dequantize with noise from the training generator, whose state the checkpoint
+  // holds, so that a resumed run draws the noise an uninterrupted one would.
+  if (s.flow) s.flow->set_dequantization_generator(s.generator);
   if (!is_image_data(config)) s.source = make_toy2d(config.source);
   CouplingOptions coupling_options;
   coupling_options.reg = config.reg;
