@@ -429,3 +429,27 @@ TEST(ImageTraining, ClassConditionalImageFlowTrainsResumesAndSamplesEveryClass) 
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::isfinite(loaded.flow->log_prob(samples, labels)).all().item<bool>());
 }
+
+TEST(ImageTraining, PairedFoldersTrainAsABridgeAndResumeExactly) {
+  // Six pairs: a dark picture with a bright dot (A) -> the dot grown to a square (B).
+  const fi::testing::TempDir data("pairs_data");
+  fs::create_directories(data.file("A"));
+  fs::create_directories(data.file("B"));
+  for (int i = 0; i < 6; ++i) {
+    fi::Image input(8, 8, 1, 0), output(8, 8, 1, 0);
+    input.at(1 + i % 5, 2)[0] = 255;
+    for (int y = 1; y < 4; ++y)
+      for (int x = i % 5; x < i % 5 + 3; ++x) output.at(x, y)[0] = 255;
+    fi::write_png(data.file("A/p" + std::to_string(i) + ".png"), input);
+    fi::write_png(data.file("B/p" + std::to_string(i) + ".png"), output);
+  }
+  fi::RunConfig config = visprompt_config(4);
+  config.target = "pairs";
+  config.data_dir = data.path();
+  config.image_size = 8;
+  config.channels = 1;
+  config.batch_size = 2;
+  config.num_workers = 1;
+  EXPECT_EQ(fi::condition_channels(config), 1);
+  expect_exact_resume(config, 2);
+}
