@@ -109,6 +109,37 @@ std::int64_t write_heat_map(const std::string& path, const LogDensityFn& log_den
   return model.nfe;
 }
 
+// The JSON fields common to every likelihood figure: the summary, the estimator and the solver.
+nlohmann::json likelihood_json(const LikelihoodResult& result, const LikelihoodOptions& options,
+                               const RunConfig& config, const std::string& split, bool is_flow) {
+  nlohmann::json json;
+  json["nll_nats"] = result.nll_nats;
+  json["nll_stderr"] = result.nll_stderr;
+  json["bits_per_dim"] = result.bits_per_dim;
+  json["bits_per_dim_stderr"] = result.bits_per_dim_stderr;
+  json["count"] = result.count;
+  json["dim"] = result.dim;
+  json["split"] = split;
+  json["model"] = config.model;
+  json["target"] = config.target;
+  json["estimator"] = is_flow ? "change-of-variables" : to_string(options.estimator);
+  if (!is_flow) {
+    if (options.estimator == DivergenceEstimator::kHutchinson) {
+      json["probes"] = options.num_probes;
+      json["probe"] = to_string(options.probe);
+    }
+    json["solver"] = to_string(options.solve.solver);
+    if (options.solve.solver == SolverKind::kDopri5) {
+      json["rtol"] = options.solve.rtol;
+      json["atol"] = options.solve.atol;
+    } else {
+      json["steps"] = options.solve.num_steps;
+    }
+  }
+  json["nfe"] = result.nfe;
+  return json;
+}
+
 // Image models: bits/dim of 8-bit pictures of the split, uniformly dequantized. Flows dequantize
 // inside (their log_prob is on the 8-bit scale already); for velocity models the pictures get
 // u / 127.5 with u ~ U[0, 1) here and the density is rescaled from [-1, 1] to the 8-bit scale.
@@ -152,32 +183,8 @@ void run_image_likelihood(const LikelihoodFlags& flags, const LoadedModel& loade
                                  (batch.images + noise / 127.5).to(device), options);
   }
   const double seconds = seconds_since(start);
-  nlohmann::json json;
-  json["nll_nats"] = result.nll_nats;
-  json["nll_stderr"] = result.nll_stderr;
-  json["bits_per_dim"] = result.bits_per_dim;
-  json["bits_per_dim_stderr"] = result.bits_per_dim_stderr;
-  json["count"] = result.count;
-  json["dim"] = result.dim;
-  json["split"] = flags.split;
-  json["model"] = config.model;
-  json["target"] = config.target;
+  nlohmann::json json = likelihood_json(result, options, config, flags.split, is_flow);
   json["dequantization"] = "uniform, 8-bit";
-  json["estimator"] = is_flow ? "change-of-variables" : to_string(options.estimator);
-  if (!is_flow) {
-    if (options.estimator == DivergenceEstimator::kHutchinson) {
-      json["probes"] = options.num_probes;
-      json["probe"] = to_string(options.probe);
-    }
-    json["solver"] = to_string(options.solve.solver);
-    if (options.solve.solver == SolverKind::kDopri5) {
-      json["rtol"] = options.solve.rtol;
-      json["atol"] = options.solve.atol;
-    } else {
-      json["steps"] = options.solve.num_steps;
-    }
-  }
-  json["nfe"] = result.nfe;
   json["seconds"] = seconds;
   std::cout << flags.split << " NLL " << fixed(result.nll_nats, 2) << " +- "
             << fixed(result.nll_stderr, 2) << " nats per picture, " << fixed(result.bits_per_dim, 4)
@@ -214,32 +221,8 @@ void run_likelihood(const LikelihoodFlags& flags) {
               : evaluate_likelihood(differentiable_model_velocity(loaded.model), data, options);
   const double seconds = seconds_since(start);
 
-  nlohmann::json json;
-  json["nll_nats"] = result.nll_nats;
-  json["nll_stderr"] = result.nll_stderr;
-  json["bits_per_dim"] = result.bits_per_dim;
-  json["bits_per_dim_stderr"] = result.bits_per_dim_stderr;
-  json["count"] = result.count;
-  json["dim"] = result.dim;
-  json["split"] = flags.split;
-  json["model"] = loaded.config.model;
-  json["estimator"] = is_flow ? "change-of-variables" : to_string(options.estimator);
-  if (!is_flow && options.estimator == DivergenceEstimator::kHutchinson) {
-    json["probes"] = options.num_probes;
-    json["probe"] = to_string(options.probe);
-  }
-  if (!is_flow) {
-    json["solver"] = to_string(options.solve.solver);
-    if (options.solve.solver == SolverKind::kDopri5) {
-      json["rtol"] = options.solve.rtol;
-      json["atol"] = options.solve.atol;
-    } else {
-      json["steps"] = options.solve.num_steps;
-    }
-  }
-  json["nfe"] = result.nfe;
+  nlohmann::json json = likelihood_json(result, options, loaded.config, flags.split, is_flow);
   json["seconds"] = seconds;
-  json["target"] = loaded.config.target;
   const auto dataset = make_toy2d(loaded.config.target);
   if (const auto* checkerboard = dynamic_cast<const Checkerboard*>(dataset.get())) {
     json["true_entropy_nats"] = checkerboard->entropy();
