@@ -1,7 +1,10 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "flowinone/models/mlp.h"
 #include "flowinone/models/unet.h"
+#include "flowinone/models/unet_blocks.h"
 #include "flowinone/train/model_dir.h"
 
 namespace {
@@ -121,19 +124,53 @@ TEST(UNet, ZeroInitStartsAtZeroVelocity) {
   EXPECT_EQ(v.abs().max().item<float>(), 0.0f);
 }
 
-TEST(UNet, EveryParameterGetsAGradient) {
-  torch::manual_seed(3);
-  auto options = tiny_options();
-  options.num_classes = 2;
-  options.condition_channels = 1;
-  fi::UNetVelocity model(options);
-  fi::Conditioning cond;
-  cond.labels = torch::tensor({0, 1}, torch::kInt64);
-  cond.image = torch::randn({2, 1, 8, 8});
-  model.forward(torch::randn({2, 1, 8, 8}), torch::rand({2}), cond).pow(2).mean().backward();
-  for (const auto& item : model.named_parameters()) {
-    ASSERT_TRUE(item.value().grad().defined()) << item.key();
-    EXPECT_GT(item.value().grad().abs().max().item<float>(), 0.0f) << item.key();
+// Also with one channel per GroupNorm group (8 groups at 8 channels), where a bias or an
+// embedding added before the normalization would be removed by it: such a parameter's gradient
+// is rounding noise, which Adam scales up to full-size steps. Every gradient must be real.
+TEST(UNet, EveryParameterGetsAGradientAboveRoundingNoise) {
+  for (const std::int64_t groups : {4, 8}) {
+    torch::manual_seed(3);
+    auto options = tiny_options();
+    options.norm_groups = groups;
+    options.num_classes = 2;
+    options.condition_channels = 1;
+    fi::UNetVelocity model(options);
+    fi::Conditioning cond;
+    cond.labels = torch::tensor({0, 1}, torch::kInt64);
+    cond.image = torch::randn({2, 1, 8, 8});
+    model.forward(torch::randn({2, 1, 8, 8}), torch::rand({2}), cond).pow(2).mean().backward();
+    float largest = 0;
+    for (const auto& item : model.named_parameters()) {
+      ASSERT_TRUE(item.value().grad().defined()) << item.key();
+      largest = std::max(largest, item.value().grad().abs().max().item<float>());
+    }
+    for (const auto& item : model.named_parameters()) {
+      EXPECT_GT(item.value().grad().abs().max().item<float>(), 1e-4f * largest)
+          << item.key() << " with " << groups << " groups";
+    }
+  }
+}
+
+TEST(UNet, ResidualBlockSeesTheEmbedding) {
+  torch::manual_seed(4);
+  fi::ResidualBlock block(8, 8, /*embedding_dim=*/6, /*dropout=*/0.0, /*norm_groups=*/32,
+                          /*zero_init=*/false);
+  const auto x = torch::randn({2, 8, 5, 5});
+  const auto a = block.forward(x, torch::randn({2, 6}));
+  const auto b = block.forward(x, torch::randn({2, 6}));
+  EXPECT_GT(max_abs_difference(a, b).item<float>(), 1e-3f);
+}
+
+TEST(UNet, GroupNormGroupsDivideTheChannelsAndKeepFourPerGroup) {
+  struct Case {
+    std::int64_t channels, max_groups, groups;
+  };
+  const std::vector<Case> cases = {{32, 32, 8},  {64, 32, 16}, {128, 32, 32}, {256, 32, 32},
+                                   {8, 4, 2},    {96, 32, 24}, {20, 32, 5},   {3, 32, 1},
+                                   {28, 32, 7},  {30, 32, 6},  {64, 3, 2}};
+  for (const auto& c : cases) {
+    EXPECT_EQ(fi::group_norm_groups(c.channels, c.max_groups), c.groups)
+        << c.channels << " channels, at most " << c.max_groups << " groups";
   }
 }
 
@@ -151,6 +188,27 @@ TEST(UNet, WeightsRoundTripThroughNamedTensors) {
   EXPECT_FALSE(torch::allclose(first.forward(x, t), second.forward(x, t)));
   fi::load_model_tensors(second, tensors, "", "memory");
   EXPECT_TRUE(torch::equal(first.forward(x, t), second.forward(x, t)));
+
+  // Another architecture's tensors are refused, each with its name: a missing, a reshaped and an
+  // extra one (a checkpoint of the UNet before its convolutions lost their redundant biases).
+  auto expect_refused = [&](const std::map<std::string, torch::Tensor>& changed,
+                            const std::string& needle) {
+    try {
+      fi::load_model_tensors(second, changed, "", "memory");
+      ADD_FAILURE() << "accepted tensors with " << needle;
+    } catch (const std::exception& error) {
+      EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
+    }
+  };
+  auto missing = tensors;
+  missing.erase("output_conv.weight");
+  expect_refused(missing, "missing tensor 'output_conv.weight'");
+  auto reshaped = tensors;
+  reshaped["output_conv.bias"] = torch::zeros({2});
+  expect_refused(reshaped, "'output_conv.bias' has shape");
+  auto extra = tensors;
+  extra["down.0.residual.conv1.bias"] = torch::zeros({8});
+  expect_refused(extra, "unexpected tensor 'down.0.residual.conv1.bias'");
 }
 
 TEST(UNet, PresetsBuildAndRunOnFashionMnistShapes) {

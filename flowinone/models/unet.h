@@ -44,7 +44,7 @@ struct UNetOptions {
   double dropout = 0.0;                     // in the residual blocks, training only
   std::int64_t num_classes = 0;             // 0 = no class conditioning
   std::int64_t condition_channels = 0;      // channels of cond.image; 0 = none
-  std::int64_t norm_groups = 32;            // GroupNorm groups (gcd with the channels)
+  std::int64_t norm_groups = 32;  // GroupNorm groups at most (see group_norm_groups in unet_blocks)
   bool zero_init = true;  // residual branches and the output start at zero (v = 0 at init)
 };
 

@@ -1,7 +1,7 @@
 #include "flowinone/models/unet_blocks.h"
 
+#include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "flowinone/core/errors.h"
 
@@ -10,9 +10,9 @@ namespace fi {
 namespace {
 
 torch::nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
-                            std::int64_t stride = 1) {
+                            std::int64_t stride = 1, bool bias = true) {
   return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2));
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
 }
 
 void zero_parameters(torch::nn::Module& module) {
@@ -22,11 +22,17 @@ void zero_parameters(torch::nn::Module& module) {
 
 }  // namespace
 
-torch::nn::GroupNorm make_group_norm(std::int64_t channels, std::int64_t max_groups) {
+std::int64_t group_norm_groups(std::int64_t channels, std::int64_t max_groups) {
   check_arg(channels >= 1 && max_groups >= 1, "[GroupNorm] channels (", channels, ") and groups (",
             max_groups, ") must be >= 1");
+  std::int64_t groups = std::min(max_groups, channels / kMinChannelsPerGroup);
+  while (groups > 1 && channels % groups != 0) --groups;
+  return std::max<std::int64_t>(groups, 1);
+}
+
+torch::nn::GroupNorm make_group_norm(std::int64_t channels, std::int64_t max_groups) {
   return torch::nn::GroupNorm(
-      torch::nn::GroupNormOptions(std::gcd(channels, max_groups), channels));
+      torch::nn::GroupNormOptions(group_norm_groups(channels, max_groups), channels));
 }
 
 ResidualBlock::ResidualBlock(std::int64_t in_channels, std::int64_t out_channels,
@@ -36,9 +42,11 @@ ResidualBlock::ResidualBlock(std::int64_t in_channels, std::int64_t out_channels
   check_arg(dropout >= 0 && dropout < 1, "[ResidualBlock] dropout must be in [0, 1), got ",
             dropout);
   norm1_ = register_module("norm1", make_group_norm(in_channels, norm_groups));
-  conv1_ = register_module("conv1", make_conv(in_channels, out_channels, 3));
-  embedding_projection_ =
-      register_module("embedding_projection", torch::nn::Linear(embedding_dim, out_channels));
+  // No bias: norm2 right after it would subtract it again, leaving a parameter whose gradient
+  // is rounding noise (with one channel per group, all of it).
+  conv1_ = register_module("conv1", make_conv(in_channels, out_channels, 3, 1, /*bias=*/false));
+  embedding_projection_ = register_module("embedding_projection",
+                                          torch::nn::Linear(embedding_dim, 2 * out_channels));
   norm2_ = register_module("norm2", make_group_norm(out_channels, norm_groups));
   conv2_ = register_module("conv2", make_conv(out_channels, out_channels, 3));
   if (zero_init) zero_parameters(*conv2_);
@@ -49,9 +57,12 @@ ResidualBlock::ResidualBlock(std::int64_t in_channels, std::int64_t out_channels
 
 torch::Tensor ResidualBlock::forward(const torch::Tensor& x, const torch::Tensor& embedding) {
   torch::Tensor h = conv1_->forward(torch::silu(norm1_->forward(x)));
-  // One shift per channel from the embedding, broadcast over the pixels.
-  h = h + embedding_projection_->forward(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1);
-  h = torch::silu(norm2_->forward(h));
+  // A scale and a shift per channel from the embedding, applied after the normalization: added
+  // before it, a per-channel constant is what GroupNorm removes (all of it with one channel per
+  // group), and the block would not see the time or the class.
+  const auto scale_shift =
+      embedding_projection_->forward(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+  h = torch::silu(norm2_->forward(h) * (1 + scale_shift[0]) + scale_shift[1]);
   if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   h = conv2_->forward(h);
   return (skip_ ? skip_->forward(x) : x) + h;
@@ -63,7 +74,10 @@ AttentionBlock::AttentionBlock(std::int64_t channels, std::int64_t num_heads,
   check_arg(num_heads >= 1 && channels % num_heads == 0, "[AttentionBlock] ", channels,
             " channels cannot be split into ", num_heads, " heads");
   norm_ = register_module("norm", make_group_norm(channels, norm_groups));
-  qkv_ = register_module("qkv", make_conv(channels, 3 * channels, 1));
+  // No bias: a key bias shifts every score of a query by the same amount, which the softmax
+  // ignores (its gradient is rounding noise), and a value bias passes through the attention
+  // unchanged, the projection's bias doing the same.
+  qkv_ = register_module("qkv", make_conv(channels, 3 * channels, 1, 1, /*bias=*/false));
   projection_ = register_module("projection", make_conv(channels, channels, 1));
   if (zero_init) zero_parameters(*projection_);
 }

@@ -1,10 +1,13 @@
 // The building blocks of the image UNet (models/unet.h), after Ho et al. 2020 (DDPM) and Dhariwal
 // and Nichol 2021 ("Diffusion models beat GANs"), the architecture torchcfm's UNet uses too.
 //
-//   ResidualBlock   x + F(x, emb): GroupNorm, SiLU, 3x3 conv, + Linear(SiLU(emb)) per channel,
-//                   GroupNorm, SiLU, dropout, 3x3 conv; a 1x1 conv on the skip when the channel
-//                   count changes. emb carries the time (and class) embedding.
-//   AttentionBlock  x + proj(MultiHeadSelfAttention(GroupNorm(x))) over the H*W positions.
+//   ResidualBlock   x + F(x, emb): GroupNorm, SiLU, 3x3 conv (no bias), GroupNorm, then
+//                   * (1 + scale) + shift with (scale, shift) = Linear(SiLU(emb)) per channel
+//                   (the "scale-shift norm" of Dhariwal and Nichol), SiLU, dropout, 3x3 conv;
+//                   a 1x1 conv on the skip when the channel count changes. emb carries the time
+//                   (and class) embedding.
+//   AttentionBlock  x + proj(MultiHeadSelfAttention(GroupNorm(x))) over the H*W positions; the
+//                   q, k, v projection has no bias.
 //   Downsample      3x3 conv with stride 2: (B, C, H, W) -> (B, C, H/2, W/2), H and W even.
 //   Upsample        nearest-neighbour x2 then 3x3 conv: (B, C, H, W) -> (B, C, 2H, 2W).
 //
@@ -22,7 +25,15 @@
 
 namespace fi {
 
-/// GroupNorm over `channels` with gcd(max_groups, channels) groups, so any channel count works.
+/// Channels a GroupNorm group has at least (DDPM's 32 groups at 128 channels have 4). With one
+/// channel per group the norm removes every per-channel constant: a bias or an embedding added
+/// before it, and every bias whose effect reaches the output only as such a constant, would get
+/// a gradient of pure rounding noise, which Adam turns into steps of full size.
+inline constexpr std::int64_t kMinChannelsPerGroup = 4;
+
+/// The largest divisor of `channels` that is at most max_groups and leaves each group at least
+/// kMinChannelsPerGroup channels (1 for fewer than that many channels).
+std::int64_t group_norm_groups(std::int64_t channels, std::int64_t max_groups);
 torch::nn::GroupNorm make_group_norm(std::int64_t channels, std::int64_t max_groups);
 
 class ResidualBlock : public torch::nn::Module {

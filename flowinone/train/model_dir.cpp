@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "flowinone/core/atomic_file.h"
@@ -85,14 +86,25 @@ void load_model_tensors(torch::nn::Module& model,
                         const std::map<std::string, torch::Tensor>& tensors,
                         const std::string& prefix, const std::string& source) {
   torch::NoGradGuard no_grad;
-  for (auto& [name, target] : model_tensors(model)) {
+  // Shapes, missing and unexpected tensors all mean the file holds another architecture (or one
+  // from another version of the model code): loading part of it would run a different model.
+  const char* hint = " (a different architecture, or one written by another version of flowinone)";
+  const NamedTensors expected = model_tensors(model);
+  std::set<std::string> expected_names;
+  for (const auto& item : expected) expected_names.insert(prefix + item.first);
+  for (const auto& item : tensors) {
+    if (item.first.compare(0, prefix.size(), prefix) != 0) continue;
+    check_file(expected_names.count(item.first) > 0, "[load_model] ", source,
+               ": unexpected tensor '", item.first, "'", hint);
+  }
+  for (auto& [name, target] : expected) {
     auto it = tensors.find(prefix + name);
     check_file(it != tensors.end(), "[load_model] ", source, ": missing tensor '", prefix + name,
-               "'");
+               "'", hint);
     const torch::Tensor& value = it->second;
     check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '",
                prefix + name, "' has shape ", value.sizes(), ", the model expects ",
-               target.sizes());
+               target.sizes(), hint);
     check_file(value.is_floating_point(), "[load_model] ", source, ": tensor '", prefix + name,
                "' has dtype ", value.scalar_type(), ", expected a floating type");
     target.copy_(value);
