@@ -86,6 +86,22 @@ TEST(Cli, BadUsageExitsTwoWithOneLine) {
   EXPECT_FALSE(fs::exists("/tmp/fi_cli_never.png"));
 }
 
+// --threads goes before or after the command; the last one wins (run_cli puts "--threads 1"
+// first), and the training summary reports what LibTorch was set to.
+TEST(Cli, ThreadsFlagWorksAfterTheCommand) {
+  const fi::testing::TempDir scratch("cli_threads");
+  for (const int threads : {1, 2}) {
+    const std::string suffix = threads == 1 ? "" : " --threads 2";
+    const CliRun run =
+        run_cli("train --preset checkerboard --steps 3 --set width=16 --set depth=1 --json --out " +
+                scratch.file("t" + std::to_string(threads)) + suffix);
+    ASSERT_EQ(run.status, 0) << run.output;
+    EXPECT_NE(run.output.find("\"threads\":" + std::to_string(threads)), std::string::npos)
+        << run.output;
+  }
+  expect_usage_error("sample --model " + tiny_model() + " --threads -1", "--threads");
+}
+
 TEST(Cli, RefusesToOverwriteAModelWithoutForce) {
   expect_usage_error("train --preset checkerboard --steps 5 --out " + tiny_model(), "--resume");
 }

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -118,6 +119,7 @@ void run_train(const TrainFlags& flags) {
         {"stopped_early", result.stopped_early},
         {"out", flags.out},
         {"world_size", distributed ? distributed->world_size() : 1},
+        {"threads", at::get_num_threads()},
         {"steps_per_second", result.seconds > 0 ? steps_here / result.seconds : 0.0}};
     if (distributed) {
       json["backend"] = distributed->backend_name();

@@ -17,8 +17,11 @@ int run(int argc, char** argv) {
                                         fi::runtime_description() + ")");
   app.require_subcommand(1, 1);
   int num_threads = 0;
+  // Also accepted after the command (`train ... --threads 1`); the last one given wins.
   app.add_option("--threads", num_threads, "intra-op threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.fallthrough();  // inherited by the commands added below
 
   // One command a line, so that branches adding commands do not collide.
   std::vector<fi::cli::Command> commands;
