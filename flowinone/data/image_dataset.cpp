@@ -27,6 +27,13 @@ void check_flip(const std::vector<std::int64_t>& indices, const std::vector<bool
 
 }  // namespace
 
+ImageBatch first_examples(const ImageDataset& dataset, std::int64_t n) {
+  std::vector<std::int64_t> indices(
+      static_cast<std::size_t>(std::clamp<std::int64_t>(n, 0, dataset.size())));
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<std::int64_t>(i);
+  return dataset.get_batch(indices);
+}
+
 ImageBatch ImageDataset::get_batch(const std::vector<std::int64_t>& indices,
                                    const std::vector<bool>& flip) const {
   check_flip(indices, flip);

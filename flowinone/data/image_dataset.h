@@ -51,6 +51,9 @@ class ImageDataset {
   virtual int target_channels() const { return 0; }
 };
 
+/// Examples 0 .. min(n, size) - 1 stacked: the fixed pictures that previews and scores use.
+ImageBatch first_examples(const ImageDataset& dataset, std::int64_t n);
+
 /// Labelled uint8 images held in memory, converted to [-1, 1] per batch.
 class InMemoryImageDataset : public ImageDataset {
  public:

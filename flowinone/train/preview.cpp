@@ -26,11 +26,7 @@ torch::Tensor preview_inputs(const RunConfig& config) {
     options.size = static_cast<int>(data_shape(config)[1]);
     return make_prompt_batch(*items, kColumns, kPreviewSeed, options).inputs;
   }
-  const auto dataset = open_image_dataset(config, Split::kTest);
-  std::vector<std::int64_t> indices;
-  for (std::int64_t i = 0; i < std::min<std::int64_t>(kColumns, dataset->size()); ++i)
-    indices.push_back(i);
-  return dataset->get_batch(indices).images;
+  return first_examples(*open_image_dataset(config, Split::kTest), kColumns).images;
 }
 
 }  // namespace

@@ -56,10 +56,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
   if (config.num_classes > 0)
     labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
   const auto test = open_image_dataset(config, Split::kTest);
-  std::vector<std::int64_t> all(static_cast<std::size_t>(test->size()));
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
   const FeatureStatistics reference =
-      reference_statistics(*classifier.model, test->get_batch(all).images.to(device));
+      reference_statistics(*classifier.model, first_examples(*test, test->size()).images.to(device));
 
   ImageGenerationOptions options;
   options.solve = make_solve_options(flags.run.solver, config);
@@ -90,19 +88,13 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
   json["seconds"] = seconds;
   json["classifier_test_accuracy"] = classifier.test_accuracy;
   if (!loaded.flow) {
-    json["nfe"] = nfe;
-    json["solver"] = to_string(options.solve.solver);
-    json["steps"] = options.solve.solver == SolverKind::kDopri5
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json(options.solve.num_steps);
+    add_solver_fields(json, options.solve, nfe);
     json["cfg"] = labels.defined() ? options.guidance : 1.0;
   }
   if (flags.baselines) {
     nlohmann::json baselines;
     const auto train = open_image_dataset(config, Split::kTrain);
-    std::vector<std::int64_t> indices(static_cast<std::size_t>(train->size()));
-    for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<std::int64_t>(i);
-    const torch::Tensor train_images = train->get_batch(indices).images;
+    const torch::Tensor train_images = first_examples(*train, train->size()).images;
     baselines["gaussian_fit"] = scores_json(score_images(
         *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device),
         scored_labels, reference));
@@ -161,11 +153,7 @@ void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& load
   json["mode"] = flags.oracle ? "oracle" : pairing_mode(config);
   json["model"] = flags.run.model;
   if (!flags.oracle) {
-    json["solver"] = to_string(generation.solve.solver);
-    json["steps"] = generation.solve.solver == SolverKind::kDopri5
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json(generation.solve.num_steps);
-    json["nfe"] = nfe;
+    add_solver_fields(json, generation.solve, nfe);
     json["cfg"] = generation.guidance;
   }
   json["classifier_test_accuracy"] = classifier.test_accuracy;
@@ -206,15 +194,7 @@ void run_eval(const EvalFlags& flags) {
     json["temperature"] = loaded.config.temperature;
   } else {
     json["path_energy"] = result.path_energy;
-    json["nfe"] = result.nfe;
-    json["solver"] = to_string(options.solve.solver);
-    json["steps"] = options.solve.solver == SolverKind::kDopri5
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json(options.solve.num_steps);
-  }
-  if (!loaded.flow && options.solve.solver == SolverKind::kDopri5) {
-    json["rtol"] = options.solve.rtol;
-    json["atol"] = options.solve.atol;
+    add_solver_fields(json, options.solve, result.nfe);
   }
   json["n"] = flags.run.n;
   json["seconds"] = result.seconds;

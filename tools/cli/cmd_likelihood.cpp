@@ -128,15 +128,10 @@ nlohmann::json likelihood_json(const LikelihoodResult& result, const LikelihoodO
       json["probes"] = options.num_probes;
       json["probe"] = to_string(options.probe);
     }
-    json["solver"] = to_string(options.solve.solver);
-    if (options.solve.solver == SolverKind::kDopri5) {
-      json["rtol"] = options.solve.rtol;
-      json["atol"] = options.solve.atol;
-    } else {
-      json["steps"] = options.solve.num_steps;
-    }
+    add_solver_fields(json, options.solve, result.nfe);
+  } else {
+    json["nfe"] = 0;
   }
-  json["nfe"] = result.nfe;
   return json;
 }
 
@@ -153,9 +148,7 @@ void run_image_likelihood(const LikelihoodFlags& flags, const LoadedModel& loade
   const Split split = parse_split(flags.split);
   const auto dataset = open_image_dataset(config, split);
   const std::int64_t n = std::min<std::int64_t>(flags.run.n, dataset->size());
-  std::vector<std::int64_t> indices(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) indices[static_cast<std::size_t>(i)] = i;
-  const ImageBatch batch = dataset->get_batch(indices);
+  const ImageBatch batch = first_examples(*dataset, n);
   at::Generator generator = make_generator(static_cast<std::uint64_t>(flags.run.seed));
   const auto start = std::chrono::steady_clock::now();
   LikelihoodResult result;

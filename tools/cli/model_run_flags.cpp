@@ -36,4 +36,15 @@ SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& confi
   return options;
 }
 
+void add_solver_fields(nlohmann::json& json, const SolveOptions& solve, std::int64_t nfe) {
+  const bool adaptive = solve.solver == SolverKind::kDopri5;
+  json["solver"] = to_string(solve.solver);
+  json["steps"] = adaptive ? nlohmann::json(nullptr) : nlohmann::json(solve.num_steps);
+  if (adaptive) {
+    json["rtol"] = solve.rtol;
+    json["atol"] = solve.atol;
+  }
+  json["nfe"] = nfe;
+}
+
 }  // namespace fi::cli

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "flowinone/solvers/ode.h"
@@ -37,5 +38,9 @@ void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::str
 
 /// SolveOptions from the flags, defaulting to the configuration's sample_solver/sample_steps.
 SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& config);
+
+/// Adds what a figure was integrated with to a command's JSON: "solver", "steps" (null for
+/// dopri5), "rtol" and "atol" (dopri5 only) and "nfe".
+void add_solver_fields(nlohmann::json& json, const SolveOptions& solve, std::int64_t nfe);
 
 }  // namespace fi::cli
