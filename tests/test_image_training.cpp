@@ -1,6 +1,7 @@
 // Training image models end to end: the data description, the trainer on image folders and
 // VisPrompt-mini pairs (with its exact resume), previews, and image generation.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include "cli_run.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
+#include "flowinone/data/fashion_mnist.h"
 #include "flowinone/eval/classifier.h"
 #include "flowinone/io/png.h"
 #include "flowinone/io/safetensors.h"
@@ -428,6 +430,30 @@ TEST(ImageTraining, ClassConditionalImageFlowTrainsResumesAndSamplesEveryClass) 
   EXPECT_EQ(samples.sizes(), (std::vector<std::int64_t>{3, 3, 8, 8}));
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::isfinite(loaded.flow->log_prob(samples, labels)).all().item<bool>());
+}
+
+// `eval` samples a class-conditional flow class by class and scores its class accuracy, as it
+// does for a conditional velocity model (an untrained classifier is enough to run the command).
+TEST(ImageCli, EvalScoresAClassConditionalFlowByClass) {
+  if (!fi::fashion_mnist_available()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const fi::testing::TempDir scratch("cond_flow_eval");
+  CliRun run = run_cli(
+      "train --preset cond-glow-fmnist --set width=8 --set flow_layers=1 --set flow_levels=1 "
+      "--set batch_size=4 --set sample_every=0 --steps 2 --out " +
+      scratch.file("model"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  fi::ImageClassifier classifier(fi::ClassifierOptions{});
+  classifier.eval();
+  fi::save_classifier(scratch.file("clf"), classifier, 0.0);
+  run = run_cli("eval --model " + scratch.file("model") + " --classifier " + scratch.file("clf") +
+                " --n 20 --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  const std::string last = run.output.substr(run.output.rfind('{'));
+  const auto json = nlohmann::json::parse(last);
+  ASSERT_TRUE(json.contains("class_accuracy")) << last;
+  EXPECT_GE(json["class_accuracy"].get<double>(), 0.0);
+  EXPECT_LE(json["class_accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(json["model"], "glow");
 }
 
 TEST(ImageTraining, PairedFoldersTrainAsABridgeAndResumeExactly) {

@@ -67,7 +67,9 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
     if (auto* flow = dynamic_cast<Flow*>(&model)) {
       at::Generator generator = make_generator(options.seed);
       torch::NoGradGuard no_grad;
-      return flow->sample(n, config.temperature, generator);
+      // A class-conditional flow samples the requested classes too.
+      return flow->sample(n, config.temperature, generator,
+                          labels.defined() ? labels.to(device) : torch::Tensor());
     }
     const VelocityModelPtr velocity(dynamic_cast<VelocityModel*>(&model), [](VelocityModel*) {});
     return generate_images(velocity, config, n, labels, options, device, nfe);
@@ -79,9 +81,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
   const torch::Tensor images = sample(model, &nfe);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const torch::Tensor scored_labels = loaded.flow ? torch::Tensor() : labels;
   nlohmann::json json =
-      scores_json(score_images(*classifier.model, images, scored_labels, reference));
+      scores_json(score_images(*classifier.model, images, labels, reference));
   json["model"] = config.model;
   json["target"] = config.target;
   json["n"] = n;
@@ -97,7 +98,7 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
     const torch::Tensor train_images = first_examples(*train, train->size()).images;
     baselines["gaussian_fit"] = scores_json(score_images(
         *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device),
-        scored_labels, reference));
+        labels, reference));
     std::shared_ptr<torch::nn::Module> untrained;
     {
       GlobalGeneratorRestorer restore;
@@ -107,7 +108,7 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
     untrained->to(device);
     untrained->eval();
     baselines["untrained"] = scores_json(
-        score_images(*classifier.model, sample(*untrained, nullptr), scored_labels, reference));
+        score_images(*classifier.model, sample(*untrained, nullptr), labels, reference));
     // The floor: real training images against the test set, n of them.
     baselines["train_data"] = scores_json(
         score_images(*classifier.model,
