@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -454,6 +455,43 @@ TEST(ImageCli, EvalScoresAClassConditionalFlowByClass) {
   EXPECT_GE(json["class_accuracy"].get<double>(), 0.0);
   EXPECT_LE(json["class_accuracy"].get<double>(), 1.0);
   EXPECT_EQ(json["model"], "glow");
+}
+
+// `likelihood` on pictures reports one density for both families, on the 8-bit scale: a flow's
+// (its Dequantize layer counts the scaling) and a flow-matching UNet's (rescaled from [-1, 1]).
+// Its nll_nats is then bits_per_dim * D ln 2 in both.
+TEST(ImageCli, LikelihoodReportsNatsAndBitsOnTheSameScaleForBothFamilies) {
+  const fi::testing::TempDir data("likelihood_images");
+  write_class_folder(data.path());
+  const fi::testing::TempDir scratch("likelihood_models");
+  fi::RunConfig unet = folder_config(data.path(), 2);
+  fi::RunConfig glow = unet;
+  glow.model = "glow";
+  glow.width = 8;
+  glow.flow_layers = 1;
+  glow.flow_levels = 1;
+  glow.grad_clip = 50;
+  for (const auto& [name, config] : {std::make_pair("unet", unet), std::make_pair("glow", glow)}) {
+    fi::TrainOptions options;
+    options.out_dir = scratch.file(name);
+    fi::train_model(config, options);
+    const CliRun run = run_cli("likelihood --model " + scratch.file(name) +
+                               " --n 6 --solver rk4 --steps 2 --json");
+    ASSERT_EQ(run.status, 0) << run.output;
+    const auto json = nlohmann::json::parse(run.output.substr(run.output.rfind('{')));
+    const double nats_per_bit = 3 * 8 * 8 * std::log(2.0);
+    EXPECT_EQ(json["dim"], 3 * 8 * 8) << name;
+    EXPECT_EQ(json["count"], 6) << name;
+    EXPECT_NEAR(json["nll_nats"].get<double>(), json["bits_per_dim"].get<double>() * nats_per_bit,
+                1e-9 * std::abs(json["nll_nats"].get<double>()))
+        << name << ": " << run.output;
+    EXPECT_NEAR(json["nll_stderr"].get<double>(),
+                json["bits_per_dim_stderr"].get<double>() * nats_per_bit, 1e-9)
+        << name;
+    // An untrained model puts at most a few bits per dimension more than uniform noise (8).
+    EXPECT_GT(json["bits_per_dim"].get<double>(), 0.5) << name;
+    EXPECT_LT(json["bits_per_dim"].get<double>(), 30.0) << name;
+  }
 }
 
 TEST(ImageTraining, PairedFoldersTrainAsABridgeAndResumeExactly) {

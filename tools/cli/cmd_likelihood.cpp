@@ -170,10 +170,15 @@ void run_image_likelihood(const LikelihoodFlags& flags, const LoadedModel& loade
   } else {
     check_likelihood_source(config);
     const torch::Tensor noise = torch::rand(batch.images.sizes(), generator);
-    options.log_scale_per_dim = std::log(127.5);
     options.batch_size = 100;
-    result = evaluate_likelihood(differentiable_model_velocity(loaded.model),
-                                 (batch.images + noise / 127.5).to(device), options);
+    const LikelihoodResult model_space = evaluate_likelihood(
+        differentiable_model_velocity(loaded.model), (batch.images + noise / 127.5).to(device),
+        options);
+    // The density on the 8-bit scale, as the flows report it (their Dequantize layer counts the
+    // scaling): nll_nats is then bits_per_dim * D ln 2 for both families.
+    const std::int64_t dim = batch.images[0].numel();
+    result = summarize_log_density(model_space.log_p - dim * std::log(127.5), dim, 0.0);
+    result.nfe = model_space.nfe;
   }
   const double seconds = seconds_since(start);
   nlohmann::json json = likelihood_json(result, options, config, flags.split, is_flow);
