@@ -1,11 +1,11 @@
 // Training image models end to end: the data description, the trainer on image folders and
 // VisPrompt-mini pairs (with its exact resume), previews, and image generation.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cli_run.h"
 #include "flowinone/core/errors.h"

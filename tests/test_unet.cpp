@@ -1,6 +1,6 @@
-#include <algorithm>
-
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "flowinone/models/mlp.h"
 #include "flowinone/models/unet.h"
@@ -165,9 +165,9 @@ TEST(UNet, GroupNormGroupsDivideTheChannelsAndKeepFourPerGroup) {
   struct Case {
     std::int64_t channels, max_groups, groups;
   };
-  const std::vector<Case> cases = {{32, 32, 8},  {64, 32, 16}, {128, 32, 32}, {256, 32, 32},
-                                   {8, 4, 2},    {96, 32, 24}, {20, 32, 5},   {3, 32, 1},
-                                   {28, 32, 7},  {30, 32, 6},  {64, 3, 2}};
+  const std::vector<Case> cases = {{32, 32, 8}, {64, 32, 16}, {128, 32, 32}, {256, 32, 32},
+                                   {8, 4, 2},   {96, 32, 24}, {20, 32, 5},   {3, 32, 1},
+                                   {28, 32, 7}, {30, 32, 6},  {64, 3, 2}};
   for (const auto& c : cases) {
     EXPECT_EQ(fi::group_norm_groups(c.channels, c.max_groups), c.groups)
         << c.channels << " channels, at most " << c.max_groups << " groups";

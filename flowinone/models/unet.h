@@ -45,7 +45,7 @@ struct UNetOptions {
   std::int64_t num_classes = 0;             // 0 = no class conditioning
   std::int64_t condition_channels = 0;      // channels of cond.image; 0 = none
   std::int64_t norm_groups = 32;  // GroupNorm groups at most (see group_norm_groups in unet_blocks)
-  bool zero_init = true;  // residual branches and the output start at zero (v = 0 at init)
+  bool zero_init = true;          // residual branches and the output start at zero (v = 0 at init)
 };
 
 /// Named option sets: "fmnist" (28x28 gray, 10 classes; base 32, mults 1,2,2, one block per

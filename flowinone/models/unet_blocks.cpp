@@ -45,8 +45,8 @@ ResidualBlock::ResidualBlock(std::int64_t in_channels, std::int64_t out_channels
   // No bias: norm2 right after it would subtract it again, leaving a parameter whose gradient
   // is rounding noise (with one channel per group, all of it).
   conv1_ = register_module("conv1", make_conv(in_channels, out_channels, 3, 1, /*bias=*/false));
-  embedding_projection_ = register_module("embedding_projection",
-                                          torch::nn::Linear(embedding_dim, 2 * out_channels));
+  embedding_projection_ =
+      register_module("embedding_projection", torch::nn::Linear(embedding_dim, 2 * out_channels));
   norm2_ = register_module("norm2", make_group_norm(out_channels, norm_groups));
   conv2_ = register_module("conv2", make_conv(out_channels, out_channels, 3));
   if (zero_init) zero_parameters(*conv2_);
@@ -60,8 +60,10 @@ torch::Tensor ResidualBlock::forward(const torch::Tensor& x, const torch::Tensor
   // A scale and a shift per channel from the embedding, applied after the normalization: added
   // before it, a per-channel constant is what GroupNorm removes (all of it with one channel per
   // group), and the block would not see the time or the class.
-  const auto scale_shift =
-      embedding_projection_->forward(torch::silu(embedding)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+  const auto scale_shift = embedding_projection_->forward(torch::silu(embedding))
+                               .unsqueeze(-1)
+                               .unsqueeze(-1)
+                               .chunk(2, 1);
   h = torch::silu(norm2_->forward(h) * (1 + scale_shift[0]) + scale_shift[1]);
   if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   h = conv2_->forward(h);

@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
@@ -103,8 +103,8 @@ void load_model_tensors(torch::nn::Module& model,
                "'", hint);
     const torch::Tensor& value = it->second;
     check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '",
-               prefix + name, "' has shape ", value.sizes(), ", the model expects ",
-               target.sizes(), hint);
+               prefix + name, "' has shape ", value.sizes(), ", the model expects ", target.sizes(),
+               hint);
     check_file(value.is_floating_point(), "[load_model] ", source, ": tensor '", prefix + name,
                "' has dtype ", value.scalar_type(), ", expected a floating type");
     target.copy_(value);

@@ -56,8 +56,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
   if (config.num_classes > 0)
     labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
   const auto test = open_image_dataset(config, Split::kTest);
-  const FeatureStatistics reference =
-      reference_statistics(*classifier.model, first_examples(*test, test->size()).images.to(device));
+  const FeatureStatistics reference = reference_statistics(
+      *classifier.model, first_examples(*test, test->size()).images.to(device));
 
   ImageGenerationOptions options;
   options.solve = make_solve_options(flags.run.solver, config);
@@ -81,8 +81,7 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
   const torch::Tensor images = sample(model, &nfe);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  nlohmann::json json =
-      scores_json(score_images(*classifier.model, images, labels, reference));
+  nlohmann::json json = scores_json(score_images(*classifier.model, images, labels, reference));
   json["model"] = config.model;
   json["target"] = config.target;
   json["n"] = n;
@@ -97,8 +96,8 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
     const auto train = open_image_dataset(config, Split::kTrain);
     const torch::Tensor train_images = first_examples(*train, train->size()).images;
     baselines["gaussian_fit"] = scores_json(score_images(
-        *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device),
-        labels, reference));
+        *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device), labels,
+        reference));
     std::shared_ptr<torch::nn::Module> untrained;
     {
       GlobalGeneratorRestorer restore;

@@ -171,9 +171,9 @@ void run_image_likelihood(const LikelihoodFlags& flags, const LoadedModel& loade
     check_likelihood_source(config);
     const torch::Tensor noise = torch::rand(batch.images.sizes(), generator);
     options.batch_size = 100;
-    const LikelihoodResult model_space = evaluate_likelihood(
-        differentiable_model_velocity(loaded.model), (batch.images + noise / 127.5).to(device),
-        options);
+    const LikelihoodResult model_space =
+        evaluate_likelihood(differentiable_model_velocity(loaded.model),
+                            (batch.images + noise / 127.5).to(device), options);
     // The density on the 8-bit scale, as the flows report it (their Dequantize layer counts the
     // scaling): nll_nats is then bits_per_dim * D ln 2 for both families.
     const std::int64_t dim = batch.images[0].numel();

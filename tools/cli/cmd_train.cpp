@@ -1,9 +1,10 @@
 // flowinone train: train a model from a preset or config file into a model directory.
+#include <ATen/Parallel.h>
+
 #include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
