@@ -78,6 +78,13 @@ TEST(RunConfig, ValidationNamesTheKey) {
   bad.path = "target";
   bad.source = "moons";  // the target path needs a Gaussian source
   expect_invalid(bad, "moons");
+  bad = config;
+  bad.prediction = "noise";
+  expect_invalid(bad, "prediction");
+  bad = config;
+  bad.prediction = "x1";
+  bad.x1_floor = 0;
+  expect_invalid(bad, "x1_floor");
 }
 
 TEST(RunConfig, MalformedTomlIsAFileError) {

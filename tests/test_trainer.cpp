@@ -59,6 +59,31 @@ TEST(Trainer, ShortRunLowersLossAndLearnsTheBoard) {
   EXPECT_GT(trained, untrained + 0.15) << "untrained " << untrained << " trained " << trained;
 }
 
+TEST(Trainer, X1PredictionLearnsTheBoardAndReloads) {
+  fi::RunConfig config = small_config(2500);
+  config.prediction = "x1";
+  fi::Trainer trainer(config, torch::kCPU);
+  const double untrained = in_square_fraction(trainer.averaged_model(), config);
+  for (int i = 0; i < 2500; ++i) trainer.step();
+  const double trained = in_square_fraction(trainer.averaged_model(), config);
+  EXPECT_GT(trained, untrained + 0.15) << "untrained " << untrained << " trained " << trained;
+
+  // The wrapper's parameters (net.*) go to the model directory and come back.
+  const fi::testing::TempDir scratch("trainer-x1");
+  fi::TrainOptions options;
+  options.out_dir = scratch.file("model");
+  config.steps = 20;
+  fi::train_model(config, options);
+  const fi::LoadedModel a = fi::load_model_dir(options.out_dir, torch::kCPU);
+  const fi::LoadedModel b = fi::load_model_dir(options.out_dir, torch::kCPU);
+  EXPECT_EQ(a.config.prediction, "x1");
+  EXPECT_TRUE(a.model->named_parameters().contains("net.output.weight"));
+  fi::SolveOptions solve;
+  solve.num_steps = 10;
+  EXPECT_TRUE(torch::equal(fi::generate(a.model, a.config, 100, 5, solve, torch::kCPU).x,
+                           fi::generate(b.model, b.config, 100, 5, solve, torch::kCPU).x));
+}
+
 TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   const fi::testing::TempDir scratch("trainer");
   const std::string straight = scratch.file("straight"), resumed = scratch.file("resumed");

@@ -10,6 +10,7 @@
 #include "flowinone/flows/flow_builder.h"
 #include "flowinone/models/mlp.h"
 #include "flowinone/models/unet.h"
+#include "flowinone/models/x1_prediction.h"
 #include "flowinone/train/data_spec.h"
 
 namespace fi {
@@ -35,8 +36,8 @@ UNetOptions unet_options(const RunConfig& config) {
   return options;
 }
 
-VelocityModelPtr build_model(const RunConfig& config) {
-  validate_config(config);
+namespace {
+VelocityModelPtr build_network(const RunConfig& config) {
   if (config.model == "unet") return std::make_shared<UNetVelocity>(unet_options(config));
   MlpOptions options;
   options.dim = data_shape(config)[0];
@@ -47,6 +48,16 @@ VelocityModelPtr build_model(const RunConfig& config) {
   options.fourier_features = static_cast<int>(config.fourier_features);
   options.fourier_scale = config.fourier_scale;
   return std::make_shared<MlpVelocity>(options);
+}
+}  // namespace
+
+VelocityModelPtr build_model(const RunConfig& config) {
+  validate_config(config);
+  VelocityModelPtr network = build_network(config);
+  if (config.prediction == "x1") {
+    return std::make_shared<X1PredictionVelocity>(std::move(network), config.x1_floor);
+  }
+  return network;
 }
 
 FlowPtr build_flow_model(const RunConfig& config) {

@@ -66,6 +66,10 @@ const std::vector<KeyEntry>& key_table() {
       {"fourier_features", &RunConfig::fourier_features,
        "random Fourier features of x fed to the MLP (0 = none)"},
       {"fourier_scale", &RunConfig::fourier_scale, "std of the Fourier frequencies (cycles/unit)"},
+      {"prediction", &RunConfig::prediction,
+       "velocity networks: output the velocity, or x1 (the data; v = (x1 - x) / (1 - t))"},
+      {"x1_floor", &RunConfig::x1_floor,
+       "prediction = x1: floor of 1 - t in that division, in (0, 1]"},
       {"flow_layers", &RunConfig::flow_layers, "normalizing flows: coupling or MAF layers"},
       {"flow_hidden_layers", &RunConfig::flow_hidden_layers,
        "normalizing flows: hidden layers of each coupling network or MADE"},
@@ -249,6 +253,10 @@ void validate_config(const RunConfig& c) {
   check_arg(c.fourier_features >= 0 && c.fourier_features <= 4096,
             "[config] fourier_features must be in [0, 4096], got ", c.fourier_features);
   check_arg(c.fourier_scale > 0, "[config] fourier_scale must be > 0, got ", c.fourier_scale);
+  check_arg(c.prediction == "velocity" || c.prediction == "x1", "[config] prediction: unknown '",
+            c.prediction, "' (valid: velocity, x1)");
+  check_arg(c.x1_floor > 0 && c.x1_floor <= 1, "[config] x1_floor must be in (0, 1], got ",
+            c.x1_floor);
   check_arg(c.steps >= 1, "[config] steps must be >= 1, got ", c.steps);
   check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24),
             "[config] batch_size must be in [1, 2^24], got ", c.batch_size);

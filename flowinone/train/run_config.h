@@ -38,6 +38,8 @@ struct RunConfig {
   std::string activation = "silu";
   std::int64_t fourier_features = 0;
   double fourier_scale = 1.0;
+  std::string prediction = "velocity";  // what the network outputs: velocity, or x1 (the data)
+  double x1_floor = 0.05;               // prediction = x1: v = (x1_hat - x) / max(1 - t, floor)
   // Normalizing flows (model = realnvp, maf, nice, glow) are trained by maximum likelihood on the
   // target; `width` is the hidden width of their coupling networks and MADEs.
   std::int64_t flow_layers = 8;
