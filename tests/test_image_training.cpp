@@ -208,6 +208,18 @@ TEST(ImageTraining, MoreClassesThanTheFolderHasIsAnError) {
 
 TEST(ImageTraining, VisPromptBridgeResumesExactly) { expect_exact_resume(visprompt_config(5), 2); }
 
+TEST(ImageTraining, NoisyBridgeResumesExactly) {
+  fi::RunConfig config = visprompt_config(4);
+  config.source_noise = 0.5;
+  expect_exact_resume(config, 2);
+  // The noise reaches the training pairs: the same seed without it gives another first loss.
+  fi::RunConfig quiet = config;
+  quiet.source_noise = 0;
+  const double noisy_loss = fi::Trainer(config, torch::kCPU).step().item<double>();
+  const double quiet_loss = fi::Trainer(quiet, torch::kCPU).step().item<double>();
+  EXPECT_GT(std::abs(noisy_loss - quiet_loss), 1e-3 * quiet_loss);
+}
+
 TEST(ImageTraining, TrainingLowersTheLossOnVisPrompt) {
   fi::RunConfig config = visprompt_config(30);
   config.batch_size = 4;
@@ -278,6 +290,29 @@ TEST(ImageGeneration, TranslationChecksTheInputShapeAndStartsBridgesAtTheInput) 
   fi::RunConfig noise = folder_config("/unused", 1);
   EXPECT_THROW(fi::translate_images(model, noise, inputs, options, torch::kCPU),
                std::invalid_argument);
+}
+
+TEST(ImageGeneration, BridgesStartAtTheInputWithTheTrainingNoise) {
+  // Training starts a bridge at input + source_noise * eps1 + sigma * eps2: translation must
+  // draw the same spread, sqrt(0.3^2 + 0.4^2) = 0.5. v = 0 leaves x0 as the output.
+  fi::RunConfig config = visprompt_config(1);
+  config.sigma = 0.3;
+  config.source_noise = 0.4;
+  fi::seed_global(4);
+  const fi::VelocityModelPtr model = fi::build_model(config);
+  model->eval();
+  fi::ImageGenerationOptions options;
+  options.solve.num_steps = 1;
+  const torch::Tensor inputs = torch::rand({8, 1, 32, 32}) * 2 - 1;
+  const torch::Tensor noise =
+      fi::translate_images(model, config, inputs, options, torch::kCPU) - inputs;
+  EXPECT_NEAR(noise.std().item<double>(), 0.5, 0.02);
+  EXPECT_NEAR(noise.mean().item<double>(), 0.0, 0.02);
+  config.source = "gaussian";  // noise on an input that is not there
+  EXPECT_THROW(fi::validate_config(config), std::invalid_argument);
+  config.source = "input";
+  config.source_noise = -1;
+  EXPECT_THROW(fi::validate_config(config), std::invalid_argument);
 }
 
 TEST(Guidance, NullConditionBlanksTheImageAndTheLabels) {

@@ -1,5 +1,7 @@
 #include "flowinone/solvers/image_generation.h"
 
+#include <cmath>
+
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/solvers/generate.h"
@@ -78,9 +80,11 @@ torch::Tensor translate_images(const VelocityModelPtr& model, const RunConfig& c
   at::Generator generator = make_generator(options.seed);
   torch::Tensor x0;
   if (config.source == "input") {
+    // Training saw input + source_noise * eps1 + sigma * eps2 at t = 0: one Gaussian of the
+    // combined std (equal to sigma, and the same draws, without source noise).
     x0 = cond.image;
-    if (config.sigma > 0)
-      x0 = x0 + config.sigma * torch::randn(inputs.sizes(), generator).to(device);
+    const double noise = std::hypot(config.sigma, config.source_noise);
+    if (noise > 0) x0 = x0 + noise * torch::randn(inputs.sizes(), generator).to(device);
   } else {
     x0 = torch::randn(inputs.sizes(), generator).to(device);
   }

@@ -57,6 +57,8 @@ const std::vector<KeyEntry>& key_table() {
       {"sigma", &RunConfig::sigma, "noise level of the path (>= 0)"},
       {"time_skew", &RunConfig::time_skew,
        "training times t = 1 - (1 - u)^time_skew; 1 = uniform, > 1 favours t near 1"},
+      {"source_noise", &RunConfig::source_noise,
+       "source = input: std of the Gaussian noise added to the input image at t = 0"},
       {"model", &RunConfig::model,
        "velocity network (mlp) or normalizing flow (realnvp, maf, nice, glow)"},
       {"width", &RunConfig::width, "hidden units per MLP layer (flows: of coupling networks)"},
@@ -219,6 +221,10 @@ void validate_config(const RunConfig& c) {
   check_arg(c.sigma >= 0, "[config] sigma must be >= 0, got ", c.sigma);
   check_arg(c.time_skew >= 1 && c.time_skew <= 100, "[config] time_skew must be in [1, 100], got ",
             c.time_skew);
+  check_arg(c.source_noise >= 0 && c.source_noise <= 100,
+            "[config] source_noise must be in [0, 100], got ", c.source_noise);
+  check_arg(c.source_noise == 0 || c.source == "input",
+            "[config] source_noise applies to source = input only (source is '", c.source, "')");
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
   check_arg(c.model == "mlp" || c.model == "unet" || is_flow_model(c),
             "[config] model: unknown model '", c.model,

@@ -30,6 +30,7 @@ struct RunConfig {
   std::string path = "straight";
   double sigma = 0.0;
   double time_skew = 1.0;
+  double source_noise = 0.0;  // source = input: x0 = input + source_noise * eps
   // Model.
   std::string model = "mlp";
   std::int64_t width = 256;

@@ -168,6 +168,10 @@ torch::Tensor Trainer::batch_loss() {
   torch::Tensor x0;
   if (data.x0.defined()) {
     x0 = data.x0.to(s.device);
+    if (s.config.source_noise > 0) {
+      // Drawn only when asked for, so that runs without it keep their random streams.
+      x0 = x0 + s.config.source_noise * torch::randn(data.x0.sizes(), s.generator).to(s.device);
+    }
   } else if (s.source) {
     x0 = s.source->sample(global, s.generator).to(s.device);
   } else {
