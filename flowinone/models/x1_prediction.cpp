@@ -1,6 +1,7 @@
 #include "flowinone/models/x1_prediction.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/paths/path.h"
 
 namespace fi {
 
@@ -15,10 +16,7 @@ torch::Tensor X1PredictionVelocity::to_velocity(const torch::Tensor& x1_hat, con
                                                 const torch::Tensor& t) const {
   check_arg(t.dim() == 1 && t.size(0) == x.size(0), "[X1PredictionVelocity] t must be (", x.size(0),
             "), got ", t.sizes());
-  std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
-  shape[0] = x.size(0);
-  const torch::Tensor remaining = (1.0 - t).clamp_min(floor_).to(x1_hat.dtype()).view(shape);
-  return (x1_hat - x) / remaining;
+  return (x1_hat - x) / expand_time_like((1.0 - t).clamp_min(floor_), x1_hat);
 }
 
 torch::Tensor X1PredictionVelocity::forward(const torch::Tensor& x, const torch::Tensor& t) {
