@@ -170,7 +170,7 @@ torch::Tensor Trainer::batch_loss() {
     x0 = data.x0.to(s.device);
     if (s.config.source_noise > 0) {
       // Drawn only when asked for, so that runs without it keep their random streams.
-      x0 = x0 + s.config.source_noise * torch::randn(data.x0.sizes(), s.generator).to(s.device);
+      x0 = x0 + s.config.source_noise * path_noise(data.x0, s.generator).to(s.device);
     }
   } else if (s.source) {
     x0 = s.source->sample(global, s.generator).to(s.device);
