@@ -2,6 +2,7 @@
 // Euler, score it and write a picture. Built as build/example_train2d.
 #include <iostream>
 
+#include "flowinone/core/heap_tuning.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/metrics2d.h"
 #include "flowinone/io/png.h"
@@ -11,6 +12,7 @@
 
 int main() {
   fi::set_num_threads(0);  // one thread per core
+  fi::keep_freed_memory_in_process();
   fi::RunConfig config = fi::load_preset("checkerboard");
   config.steps = 3000;
   fi::Trainer trainer(config, torch::kCPU);

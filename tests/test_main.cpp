@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "flowinone/core/heap_tuning.h"
 #include "flowinone/core/runtime.h"
 
 namespace {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   std::signal(SIGABRT, print_stack_and_die);
   ::testing::InitGoogleTest(&argc, argv);
   fi::set_num_threads(0);
+  fi::keep_freed_memory_in_process();
   if (!fi::cuda_available()) {
     std::string filter = ::testing::GTEST_FLAG(filter);
     filter += (filter.find('-') == std::string::npos ? "-" : ":");

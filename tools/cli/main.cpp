@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/core/heap_tuning.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/train/distributed.h"
 
@@ -80,6 +81,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fi::keep_freed_memory_in_process();
   try {
     return run(argc, argv);
   } catch (const std::invalid_argument& e) {
