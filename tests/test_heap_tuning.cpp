@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "flowinone/core/heap_tuning.h"
 
@@ -10,7 +11,7 @@
 
 namespace {
 
-// Unsets a variable for the scope of one test, restoring it afterwards.
+// Unsets a variable for the scope of one test; afterwards it is as it was (set or unset).
 class UnsetVariable {
  public:
   explicit UnsetVariable(const char* name) : name_(name) {
@@ -18,7 +19,11 @@ class UnsetVariable {
     unsetenv(name);
   }
   ~UnsetVariable() {
-    if (had_) setenv(name_, saved_.c_str(), 1);
+    if (had_) {
+      setenv(name_, saved_.c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
   }
 
  private:
@@ -49,7 +54,6 @@ TEST(HeapTuning, TheUsersMallocVariablesWin) {
   UnsetVariable a("MALLOC_MMAP_THRESHOLD_"), b("MALLOC_TRIM_THRESHOLD_"), c("MALLOC_TOP_PAD_");
   setenv("MALLOC_TOP_PAD_", "0", 1);
   EXPECT_FALSE(fi::keep_freed_memory_in_process());
-  unsetenv("MALLOC_TOP_PAD_");
 }
 
 #endif  // __GLIBC__

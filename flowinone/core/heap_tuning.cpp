@@ -15,9 +15,8 @@ bool keep_freed_memory_in_process() {
   }
   // Blocks under 32 MiB (every activation of the 2D and 32x32 image models) come from the heap
   // and are reused; the heap is trimmed only when 256 MiB lie free at its top.
-  const bool ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 &&
-                  mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && mallopt(M_TOP_PAD, 16 << 20) == 1;
-  return ok;
+  return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 &&
+         mallopt(M_TOP_PAD, 16 << 20) == 1;
 #else
   return false;
 #endif

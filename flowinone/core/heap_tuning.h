@@ -4,7 +4,7 @@
 // thousands of times. With glibc's defaults each free at the top of the heap may trim it and
 // each new block past the mmap threshold is mapped afresh, so the kernel zeroes new pages on
 // every step: 13 % of a 2D training run's time was page faults, and setting the thresholds below
-// made the `checkerboard` preset's steps 17-20 % faster on the 2-core CPU (docs/results.md).
+// made the `checkerboard` preset's training about 1.2x faster on the 2-core CPU (docs/results.md).
 #pragma once
 
 namespace fi {
