@@ -85,6 +85,15 @@ TEST(RunConfig, ValidationNamesTheKey) {
   bad.prediction = "x1";
   bad.x1_floor = 0;
   expect_invalid(bad, "x1_floor");
+  bad = config;
+  bad.shards = 0;
+  expect_invalid(bad, "shards");
+  bad.shards = config.batch_size + 1;
+  expect_invalid(bad, "shards");
+  bad.shards = 2;
+  EXPECT_NO_THROW(fi::validate_config(bad));
+  bad.model = "realnvp";  // a flow's likelihood step is not sharded
+  expect_invalid(bad, "shards");
 }
 
 TEST(RunConfig, MalformedTomlIsAFileError) {

@@ -1,3 +1,4 @@
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -127,6 +128,35 @@ TEST(Trainer, ResumeRefusesAChangedConfiguration) {
   fi::RunConfig changed = small_config(10);
   changed.width = 32;
   EXPECT_THROW(fi::train_model(changed, options), std::invalid_argument);
+}
+
+TEST(Trainer, ShardedStepsDoNotDependOnThreadsAndFollowTheWholeBatch) {
+  const int saved_threads = at::get_num_threads();
+  fi::RunConfig config = small_config(30);
+  config.fourier_features = 8;
+  auto train = [&](std::int64_t shards, int threads) {
+    at::set_num_threads(threads);
+    fi::RunConfig c = config;
+    c.shards = shards;
+    fi::Trainer trainer(c, torch::kCPU);
+    std::vector<double> losses;
+    for (int i = 0; i < 30; ++i) losses.push_back(trainer.step().item<double>());
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : trainer.averaged_model()->parameters()) weights.push_back(p.clone());
+    return std::make_pair(losses, weights);
+  };
+  const auto one_thread = train(3, 1);
+  const auto two_threads = train(3, 2);
+  const auto whole = train(1, 2);
+  at::set_num_threads(saved_threads);
+  // The same bits whatever the thread count...
+  EXPECT_EQ(one_thread.first, two_threads.first);
+  ASSERT_EQ(one_thread.second.size(), two_threads.second.size());
+  for (std::size_t i = 0; i < one_thread.second.size(); ++i)
+    EXPECT_TRUE(torch::equal(one_thread.second[i], two_threads.second[i])) << i;
+  // ...and the whole batch's objective, up to the order of float sums.
+  for (std::size_t i = 0; i < whole.first.size(); ++i)
+    EXPECT_NEAR(one_thread.first[i], whole.first[i], 1e-4 * whole.first[i]) << "step " << i;
 }
 
 TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {

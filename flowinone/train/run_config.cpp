@@ -95,6 +95,9 @@ const std::vector<KeyEntry>& key_table() {
       {"grad_clip", &RunConfig::grad_clip, "clip the global gradient norm to this (0 = off)"},
       {"ema_decay", &RunConfig::ema_decay, "decay of the weights' moving average (0 = off)"},
       {"accum", &RunConfig::accum, "micro-batches of batch_size per optimizer step"},
+      {"shards", &RunConfig::shards,
+       "velocity networks on the CPU: row shards of each micro-batch whose gradients run side by "
+       "side, one per thread, summed in a fixed order (the numbers do not depend on --threads)"},
       {"precision", &RunConfig::precision, "fp32, or bf16 (autocast on CUDA; fp32 on the CPU)"},
       {"checkpoint_every", &RunConfig::checkpoint_every, "steps between checkpoints"},
       {"log_every", &RunConfig::log_every, "steps between rows of train_log.csv"},
@@ -281,6 +284,13 @@ void validate_config(const RunConfig& c) {
   check_arg(c.ema_decay >= 0 && c.ema_decay < 1, "[config] ema_decay must be in [0, 1), got ",
             c.ema_decay);
   check_arg(c.accum >= 1 && c.accum <= 1024, "[config] accum must be in [1, 1024], got ", c.accum);
+  check_arg(c.shards >= 1 && c.shards <= 256, "[config] shards must be in [1, 256], got ",
+            c.shards);
+  check_arg(c.shards == 1 || !is_flow_model(c),
+            "[config] shards: a normalizing flow (model = ", c.model,
+            ") trains with shards = 1, got ", c.shards);
+  check_arg(c.shards <= c.batch_size, "[config] shards (", c.shards,
+            ") must not exceed batch_size (", c.batch_size, ")");
   check_arg(c.precision == "fp32" || c.precision == "bf16", "[config] precision: unknown '",
             c.precision, "' (valid: fp32, bf16)");
   check_arg(c.sample_every >= 0, "[config] sample_every must be >= 0, got ", c.sample_every);

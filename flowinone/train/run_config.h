@@ -63,7 +63,8 @@ struct RunConfig {
   double min_lr_ratio = 0.05;
   double grad_clip = 1.0;
   double ema_decay = 0.999;
-  std::int64_t accum = 1;          // micro-batches of batch_size per optimizer step
+  std::int64_t accum = 1;   // micro-batches of batch_size per optimizer step
+  std::int64_t shards = 1;  // row shards of a micro-batch, their gradients computed side by side
   std::string precision = "fp32";  // fp32, or bf16 (autocast on CUDA; float32 on the CPU)
   // Bookkeeping.
   std::int64_t checkpoint_every = 2000;

@@ -22,6 +22,7 @@
 #include "flowinone/train/mixed_precision.h"
 #include "flowinone/train/model_dir.h"
 #include "flowinone/train/preview.h"
+#include "flowinone/train/sharded_gradient.h"
 #include "flowinone/train/training_data.h"
 
 namespace fi {
@@ -89,6 +90,8 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
   s.path = make_path(parse_path(config.path), config.sigma);
   if (distributed && distributed->world_size() > 1) {
+    check_arg(config.shards == 1, "[train] shards = ", config.shards,
+              " and data parallelism over ranks do not combine: use shards = 1 with launch");
     // Same seed, same weights already; the broadcast makes it a guarantee, not a coincidence.
     std::vector<torch::Tensor> replicated;
     for (const auto& p : s.model->parameters()) replicated.push_back(p.detach());
@@ -101,6 +104,11 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
 }
 
 Trainer::~Trainer() = default;
+
+struct Trainer::VelocityBatch {
+  torch::Tensor xt, t, ut;  // the model's input and time, the path's target velocity
+  Conditioning cond;
+};
 
 namespace {
 
@@ -126,15 +134,29 @@ torch::Tensor Trainer::step() {
   // Gradient accumulation: accum micro-batches, each backward of loss / accum, so the gradient is
   // that of the mean loss over accum x batch_size examples. Ranks all-reduce once, on the last.
   const std::int64_t accum = s.config.accum;
+  const double scale = 1.0 / static_cast<double>(accum);
   torch::Tensor total;
   for (std::int64_t micro = 0; micro < accum; ++micro) {
-    const torch::Tensor loss = batch_loss();
-    if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
-    (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
+    torch::Tensor loss;
+    if (s.config.shards > 1) {
+      const VelocityBatch batch = velocity_batch();
+      const std::int64_t rows = batch.xt.size(0);
+      loss = accumulate_sharded_gradients(
+                 s.parameters, rows, s.config.shards, s.device.is_cpu(),
+                 [&](std::int64_t begin, std::int64_t count) {
+                   return velocity_loss(batch, begin, count) *
+                          (scale * static_cast<double>(count) / static_cast<double>(rows));
+                 }) /
+             scale;
+    } else {
+      loss = batch_loss();
+      if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
+      (accum > 1 ? loss * scale : loss).backward();
+    }
     total = micro == 0 ? loss.detach() : total + loss.detach();
   }
   if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
-  return optimizer_step(accum > 1 ? total / static_cast<double>(accum) : total);
+  return optimizer_step(accum > 1 ? total * scale : total);
 }
 
 namespace {
@@ -151,6 +173,22 @@ torch::Tensor dropped(const torch::Tensor& values, const torch::Tensor& drop, do
 
 torch::Tensor Trainer::batch_loss() {
   State& s = *state_;
+  if (!s.flow) {
+    const VelocityBatch batch = velocity_batch();
+    return velocity_loss(batch, 0, batch.xt.size(0));
+  }
+  const std::int64_t batch = s.config.batch_size;
+  const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
+  const std::int64_t global = batch * (s.distributed ? s.distributed->world_size() : 1);
+  const TrainingBatch data = s.data->next(global, s.generator);
+  // A class-conditional flow sees every label: it has no null class to drop them to.
+  const torch::Tensor labels =
+      data.labels.defined() ? local_rows(data.labels.to(s.device), rank, batch) : torch::Tensor();
+  return flow_loss(local_rows(data.x1.to(s.device), rank, batch), labels);
+}
+
+Trainer::VelocityBatch Trainer::velocity_batch() {
+  State& s = *state_;
   const std::int64_t batch = s.config.batch_size;
   // Every rank draws the whole global batch, in the single-process order, and keeps its rows.
   const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
@@ -159,12 +197,6 @@ torch::Tensor Trainer::batch_loss() {
   // kept so that seeds from before data parallelism give the same runs.
   TrainingBatch data = s.data->next(global, s.generator);
   const torch::Tensor x1 = data.x1.to(s.device);
-  if (s.flow) {
-    // A class-conditional flow sees every label: it has no null class to drop them to.
-    const torch::Tensor labels =
-        data.labels.defined() ? local_rows(data.labels.to(s.device), rank, batch) : torch::Tensor();
-    return flow_loss(local_rows(x1, rank, batch), labels);
-  }
   torch::Tensor x0;
   if (data.x0.defined()) {
     x0 = data.x0.to(s.device);
@@ -205,13 +237,25 @@ torch::Tensor Trainer::batch_loss() {
     sample = PathSample{local_rows(whole.t, rank, batch), local_rows(whole.xt, rank, batch),
                         local_rows(whole.ut, rank, batch)};
   }
+  return VelocityBatch{sample.xt, sample.t, sample.ut, cond};
+}
+
+torch::Tensor Trainer::velocity_loss(const VelocityBatch& batch, std::int64_t begin,
+                                     std::int64_t count) {
+  State& s = *state_;
+  const bool all = begin == 0 && count == batch.xt.size(0);
+  auto rows = [&](const torch::Tensor& x) {
+    return all || !x.defined() ? x : x.narrow(0, begin, count);
+  };
+  const Conditioning cond{rows(batch.cond.labels), rows(batch.cond.image)};
   torch::Tensor velocity;
   {
+    // Autocast is thread-local: set here, on the thread that runs this shard.
     AutocastScope autocast(s.device, s.config.precision);
-    velocity = cond.empty() ? s.velocity->forward(sample.xt, sample.t)
-                            : s.velocity->forward(sample.xt, sample.t, cond);
+    velocity = cond.empty() ? s.velocity->forward(rows(batch.xt), rows(batch.t))
+                            : s.velocity->forward(rows(batch.xt), rows(batch.t), cond);
   }
-  return (velocity.to(torch::kFloat32) - sample.ut).pow(2).mean();
+  return (velocity.to(torch::kFloat32) - rows(batch.ut)).pow(2).mean();
 }
 
 torch::Tensor Trainer::flow_loss(const torch::Tensor& x, const torch::Tensor& labels) {
@@ -310,7 +354,8 @@ constexpr const char* kLogHeader = "step,loss,lr,grad_norm,seconds\n";
 
 // Keys that may differ between a checkpoint and the configuration resuming it.
 bool may_change_on_resume(const std::string& key) {
-  return key == "steps" || key == "device" || key == "checkpoint_every" || key == "log_every";
+  return key == "steps" || key == "device" || key == "checkpoint_every" || key == "log_every" ||
+         key == "shards";
 }
 
 void check_resume_config(const RunConfig& stored, const RunConfig& given) {

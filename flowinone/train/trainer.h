@@ -14,6 +14,10 @@
 // Checkpoints (DIR/checkpoint/state.safetensors) and the model files are written atomically every
 // checkpoint_every steps, at the end, and when should_stop() turns true.
 //
+// Shards (config.shards > 1, velocity networks): each micro-batch's rows are split into shards
+// whose forward and backward passes run concurrently on the CPU's threads (sharded_gradient.h);
+// the draws of a step all happen before, on the calling thread, so shards change no random stream.
+//
 // Data parallelism (a DistributedContext given): batch_size is per rank. Every rank draws the
 // whole global batch (batch_size x world_size) from the shared seeded generator and keeps its own
 // rows, so the generators stay in step and N ranks train exactly as one process with batch
@@ -100,7 +104,11 @@ class Trainer {
   VelocityModelPtr averaged_model() const;
 
  private:
-  torch::Tensor batch_loss();  // one micro-batch's loss, with its graph
+  struct VelocityBatch;            // a velocity network's micro-batch: inputs and path targets
+  torch::Tensor batch_loss();      // one micro-batch's loss, with its graph
+  VelocityBatch velocity_batch();  // draws a micro-batch (every random draw of a step)
+  /// The mean squared error of rows [begin, begin + count); safe to call from several threads.
+  torch::Tensor velocity_loss(const VelocityBatch& batch, std::int64_t begin, std::int64_t count);
   torch::Tensor flow_loss(const torch::Tensor& x, const torch::Tensor& labels);
   torch::Tensor optimizer_step(const torch::Tensor& loss);
   struct State;
