@@ -63,6 +63,7 @@ nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device)
           {"batch_size", config.batch_size},
           {"width", config.width},
           {"depth", config.depth},
+          {"shards", config.shards},
           {"steps_per_repeat", kStepsPerRepeat},
           {"all_steps_per_second", rates}};
 }
