@@ -134,11 +134,11 @@ torch::Tensor Trainer::step() {
   // Gradient accumulation: accum micro-batches, each backward of loss / accum, so the gradient is
   // that of the mean loss over accum x batch_size examples. Ranks all-reduce once, on the last.
   const std::int64_t accum = s.config.accum;
-  const double scale = 1.0 / static_cast<double>(accum);
   torch::Tensor total;
   for (std::int64_t micro = 0; micro < accum; ++micro) {
     torch::Tensor loss;
     if (s.config.shards > 1) {
+      const double scale = 1.0 / static_cast<double>(accum);
       const VelocityBatch batch = velocity_batch();
       const std::int64_t rows = batch.xt.size(0);
       loss = accumulate_sharded_gradients(
@@ -151,12 +151,12 @@ torch::Tensor Trainer::step() {
     } else {
       loss = batch_loss();
       if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
-      (accum > 1 ? loss * scale : loss).backward();
+      (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
     }
     total = micro == 0 ? loss.detach() : total + loss.detach();
   }
   if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
-  return optimizer_step(accum > 1 ? total * scale : total);
+  return optimizer_step(accum > 1 ? total / static_cast<double>(accum) : total);
 }
 
 namespace {
