@@ -36,12 +36,8 @@ struct Problem {
     return (out - y.narrow(0, begin, count)).pow(2).mean();
   }
 
-  // The mean over all rows as a sum of shares: each shard's mean weighted by its row count.
-  fi::ShardLoss shard_loss() {
-    const auto rows = static_cast<double>(x.size(0));
-    return [this, rows](std::int64_t begin, std::int64_t count) {
-      return mean_loss(begin, count) * (static_cast<double>(count) / rows);
-    };
+  fi::ShardMeanLoss shard_loss() {
+    return [this](std::int64_t begin, std::int64_t count) { return mean_loss(begin, count); };
   }
 
   std::vector<torch::Tensor> grads() const {
@@ -94,6 +90,20 @@ TEST(ShardedGradient, AddsToAnExistingGradient) {
     EXPECT_TRUE(torch::allclose(twice[i], 2 * once[i], 1e-5, 1e-6)) << i;
 }
 
+TEST(ShardedGradient, ScaleMultipliesTheGradientNotTheLoss) {
+  Problem problem(12);
+  const torch::Tensor plain =
+      fi::accumulate_sharded_gradients(problem.parameters, 12, 2, true, problem.shard_loss());
+  const auto once = problem.grads();
+  problem.clear();
+  const torch::Tensor scaled =
+      fi::accumulate_sharded_gradients(problem.parameters, 12, 2, true, problem.shard_loss(), 0.25);
+  EXPECT_NEAR(scaled.item<double>(), plain.item<double>(), 1e-7);
+  const auto quarter = problem.grads();
+  for (std::size_t i = 0; i + 1 < once.size(); ++i)
+    EXPECT_TRUE(torch::allclose(quarter[i], 0.25 * once[i], 1e-5, 1e-7)) << i;
+}
+
 TEST(ShardedGradient, SameBitsWhateverTheThreadCount) {
   // The shards' sum runs in shard order, so the thread count cannot change a single bit.
   ThreadCountGuard restore;
@@ -118,14 +128,14 @@ TEST(ShardedGradient, ShardsRunSideBySideWhenThreadsAllow) {
   std::atomic<int> started{0};
   std::atomic<bool> met{false};
   Problem problem(8);
-  const fi::ShardLoss rendezvous = [&](std::int64_t begin, std::int64_t count) {
+  const fi::ShardMeanLoss rendezvous = [&](std::int64_t begin, std::int64_t count) {
     ++started;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (started.load() < 2 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::yield();
     }
     if (started.load() == 2) met = true;
-    return problem.mean_loss(begin, count) * (static_cast<double>(count) / 8.0);
+    return problem.mean_loss(begin, count);
   };
   fi::accumulate_sharded_gradients(problem.parameters, 8, 2, true, rendezvous);
   EXPECT_TRUE(met.load()) << "the two shards ran one after the other";
@@ -137,10 +147,10 @@ TEST(ShardedGradient, MoreShardsThanRowsAndBadArguments) {
   const auto reference = problem.grads();
   problem.clear();
   int calls = 0;
-  const fi::ShardLoss counted = [&](std::int64_t begin, std::int64_t count) {
+  const fi::ShardMeanLoss counted = [&](std::int64_t begin, std::int64_t count) {
     ++calls;
     EXPECT_EQ(count, 1);
-    return problem.mean_loss(begin, count) / 3.0;
+    return problem.mean_loss(begin, count);
   };
   fi::accumulate_sharded_gradients(problem.parameters, 3, 8, false, counted);
   EXPECT_EQ(calls, 3);  // one shard per row, none empty
@@ -156,7 +166,7 @@ TEST(ShardedGradient, AFailingShardLeavesTheGradientsAlone) {
   Problem problem(10);
   problem.mean_loss(0, 10).backward();
   const auto before = problem.grads();
-  const fi::ShardLoss failing = [&](std::int64_t begin, std::int64_t count) -> torch::Tensor {
+  const fi::ShardMeanLoss failing = [&](std::int64_t begin, std::int64_t count) -> torch::Tensor {
     if (begin > 0) throw std::runtime_error("shard failed");
     return problem.mean_loss(begin, count);
   };

@@ -11,7 +11,7 @@ namespace fi {
 
 torch::Tensor accumulate_sharded_gradients(const std::vector<torch::Tensor>& parameters,
                                            std::int64_t rows, std::int64_t shards, bool parallel,
-                                           const ShardLoss& shard_loss) {
+                                           const ShardMeanLoss& shard_mean_loss, double scale) {
   if (rows < 1 || shards < 1) {
     throw std::invalid_argument("[accumulate_sharded_gradients] need rows >= 1 and shards >= 1");
   }
@@ -23,12 +23,13 @@ torch::Tensor accumulate_sharded_gradients(const std::vector<torch::Tensor>& par
     torch::AutoGradMode enable_grad(true);
     const std::int64_t begin = shard * rows / count;
     const std::int64_t end = (shard + 1) * rows / count;
-    const torch::Tensor loss = shard_loss(begin, end - begin);
+    const double weight = static_cast<double>(end - begin) / static_cast<double>(rows);
+    const torch::Tensor mean = shard_mean_loss(begin, end - begin);
     const auto k = static_cast<std::size_t>(shard);
-    gradients[k] = torch::autograd::grad({loss}, parameters, /*grad_outputs=*/{},
-                                         /*retain_graph=*/false, /*create_graph=*/false,
-                                         /*allow_unused=*/true);
-    losses[k] = loss.detach();
+    gradients[k] = torch::autograd::grad({mean * (scale * weight)}, parameters,
+                                         /*grad_outputs=*/{}, /*retain_graph=*/false,
+                                         /*create_graph=*/false, /*allow_unused=*/true);
+    losses[k] = mean.detach() * weight;
   };
   if (parallel) {
     // Grain 1: one shard per thread. Inside, torch runs every operation single-threaded (it is

@@ -18,17 +18,18 @@
 
 namespace fi {
 
-/// The loss of rows [begin, begin + count) of the batch, scaled as its share of the batch's loss
-/// (a mean over the batch: the shard's mean times count / rows), with its autograd graph.
-using ShardLoss = std::function<torch::Tensor(std::int64_t begin, std::int64_t count)>;
+/// The mean loss over rows [begin, begin + count) of the batch, with its autograd graph.
+using ShardMeanLoss = std::function<torch::Tensor(std::int64_t begin, std::int64_t count)>;
 
-/// Splits `rows` into min(shards, rows) contiguous shards of near-equal size, computes each
-/// shard's gradient with respect to `parameters` (concurrently when `parallel`, serially in
-/// shard order otherwise) and adds their sum, in shard order, to the parameters' .grad
-/// (parameters no shard reaches are left as they are). Returns the sum of the shard losses,
-/// detached. An exception from any shard is rethrown here, before any .grad is touched.
+/// Splits `rows` into min(shards, rows) contiguous shards of near-equal size and adds to the
+/// parameters' .grad the gradient of `scale` x (the mean loss over all rows), each shard
+/// weighted by its share of the rows. The shards' gradients are computed concurrently when
+/// `parallel` (serially in shard order otherwise) and summed in shard order; parameters no shard
+/// reaches are left as they are. Returns the mean loss over all rows, detached and unscaled. An
+/// exception from any shard is rethrown here, before any .grad is touched.
 torch::Tensor accumulate_sharded_gradients(const std::vector<torch::Tensor>& parameters,
                                            std::int64_t rows, std::int64_t shards, bool parallel,
-                                           const ShardLoss& shard_loss);
+                                           const ShardMeanLoss& shard_mean_loss,
+                                           double scale = 1.0);
 
 }  // namespace fi

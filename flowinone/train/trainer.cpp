@@ -138,16 +138,13 @@ torch::Tensor Trainer::step() {
   for (std::int64_t micro = 0; micro < accum; ++micro) {
     torch::Tensor loss;
     if (s.config.shards > 1) {
-      const double scale = 1.0 / static_cast<double>(accum);
       const VelocityBatch batch = velocity_batch();
-      const std::int64_t rows = batch.xt.size(0);
       loss = accumulate_sharded_gradients(
-                 s.parameters, rows, s.config.shards, s.device.is_cpu(),
-                 [&](std::int64_t begin, std::int64_t count) {
-                   return velocity_loss(batch, begin, count) *
-                          (scale * static_cast<double>(count) / static_cast<double>(rows));
-                 }) /
-             scale;
+          s.parameters, batch.xt.size(0), s.config.shards, s.device.is_cpu(),
+          [&](std::int64_t begin, std::int64_t count) {
+            return velocity_loss(batch, begin, count);
+          },
+          1.0 / static_cast<double>(accum));
     } else {
       loss = batch_loss();
       if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
@@ -243,10 +240,7 @@ Trainer::VelocityBatch Trainer::velocity_batch() {
 torch::Tensor Trainer::velocity_loss(const VelocityBatch& batch, std::int64_t begin,
                                      std::int64_t count) {
   State& s = *state_;
-  const bool all = begin == 0 && count == batch.xt.size(0);
-  auto rows = [&](const torch::Tensor& x) {
-    return all || !x.defined() ? x : x.narrow(0, begin, count);
-  };
+  auto rows = [&](const torch::Tensor& x) { return x.defined() ? x.narrow(0, begin, count) : x; };
   const Conditioning cond{rows(batch.cond.labels), rows(batch.cond.image)};
   torch::Tensor velocity;
   {
