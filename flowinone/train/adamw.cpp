@@ -3,8 +3,17 @@
 #include <cmath>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/train/optimizer_kernels.h"
 
 namespace fi {
+
+namespace {
+
+bool is_plain_cpu_float(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
+}
+
+}  // namespace
 
 Adam::Adam(std::vector<torch::Tensor> parameters, const AdamOptions& options)
     : parameters_(std::move(parameters)), options_(options) {
@@ -28,10 +37,24 @@ void Adam::step(double lr) {
   const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(num_steps_));
   const double step_size = lr / correction1;
   const double sqrt_correction2 = std::sqrt(correction2);
+  const AdamCoefficients coefficients{
+      static_cast<float>(options_.beta1),
+      static_cast<float>(options_.beta2),
+      static_cast<float>(step_size),
+      static_cast<float>(sqrt_correction2),
+      static_cast<float>(options_.eps),
+      static_cast<float>(options_.decoupled ? 1.0 - lr * options_.weight_decay : 1.0),
+      static_cast<float>(options_.decoupled ? 0.0 : options_.weight_decay)};
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     torch::Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     torch::Tensor grad = p.grad();
+    if (is_plain_cpu_float(p) && is_plain_cpu_float(grad) && is_plain_cpu_float(first_moment_[i]) &&
+        is_plain_cpu_float(second_moment_[i])) {
+      adam_update(p.data_ptr<float>(), grad.data_ptr<float>(), first_moment_[i].data_ptr<float>(),
+                  second_moment_[i].data_ptr<float>(), p.numel(), coefficients);
+      continue;
+    }
     if (options_.weight_decay > 0) {
       if (options_.decoupled) {
         p.mul_(1.0 - lr * options_.weight_decay);
@@ -85,16 +108,34 @@ void Adam::load_state(const std::map<std::string, torch::Tensor>& tensors,
 
 double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> norms;
+  // CPU float gradients are summed on the host in one pass; others as tensors, so only their
+  // total crosses to the host.
+  double host_sum = 0.0;
+  std::vector<torch::Tensor> device_sums;
+  bool any = false;
   for (const auto& p : parameters) {
-    if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat64));
+    const torch::Tensor& grad = p.grad();
+    if (!grad.defined()) continue;
+    any = true;
+    if (is_plain_cpu_float(grad)) {
+      host_sum += sum_of_squares(grad.data_ptr<float>(), grad.numel());
+    } else {
+      device_sums.push_back(grad.to(torch::kFloat64).square().sum());
+    }
   }
-  if (norms.empty()) return 0.0;
-  const double total = torch::stack(norms).norm(2).item<double>();
+  if (!any) return 0.0;
+  const double total = std::sqrt(
+      host_sum + (device_sums.empty() ? 0.0 : torch::stack(device_sums).sum().item<double>()));
   if (max_norm > 0 && total > max_norm) {
     const double scale = max_norm / (total + 1e-6);
     for (const auto& p : parameters) {
-      if (p.grad().defined()) p.grad().mul_(scale);
+      const torch::Tensor& grad = p.grad();
+      if (!grad.defined()) continue;
+      if (is_plain_cpu_float(grad)) {
+        scale_in_place(grad.data_ptr<float>(), grad.numel(), static_cast<float>(scale));
+      } else {
+        grad.mul_(scale);
+      }
     }
   }
   return total;

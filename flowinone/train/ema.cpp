@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/train/optimizer_kernels.h"
 
 namespace fi {
 
@@ -17,7 +18,16 @@ void Ema::update(const std::vector<torch::Tensor>& parameters) {
   const double k = static_cast<double>(num_updates_++);
   const double decay = std::min(decay_, (1.0 + k) / (10.0 + k));
   for (std::size_t i = 0; i < shadow_.size(); ++i) {
-    shadow_[i].mul_(decay).add_(parameters[i].detach(), 1.0 - decay);
+    const torch::Tensor& p = parameters[i];
+    const auto plain = [](const torch::Tensor& t) {
+      return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
+    };
+    if (plain(p) && plain(shadow_[i])) {
+      ema_update(shadow_[i].data_ptr<float>(), p.data_ptr<float>(), p.numel(),
+                 static_cast<float>(decay));
+    } else {
+      shadow_[i].mul_(decay).add_(p.detach(), 1.0 - decay);
+    }
   }
 }
 
