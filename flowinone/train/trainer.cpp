@@ -90,8 +90,6 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
   s.path = make_path(parse_path(config.path), config.sigma);
   if (distributed && distributed->world_size() > 1) {
-    check_arg(config.shards == 1, "[train] shards = ", config.shards,
-              " and data parallelism over ranks do not combine: use shards = 1 with launch");
     // Same seed, same weights already; the broadcast makes it a guarantee, not a coincidence.
     std::vector<torch::Tensor> replicated;
     for (const auto& p : s.model->parameters()) replicated.push_back(p.detach());
@@ -152,7 +150,9 @@ torch::Tensor Trainer::step() {
     }
     total = micro == 0 ? loss.detach() : total + loss.detach();
   }
-  if (s.reducer) s.reducer->finish();  // every rank now holds the mean gradient
+  // Every rank now holds the mean gradient. Shards fill .grad without the reducer's hooks, so
+  // finish() reduces all of it after the last shard (no overlap with the backward passes).
+  if (s.reducer) s.reducer->finish();
   return optimizer_step(accum > 1 ? total / static_cast<double>(accum) : total);
 }
 
