@@ -7,6 +7,14 @@
 
 namespace fi {
 
+namespace {
+
+bool is_plain_cpu_float(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
+}
+
+}  // namespace
+
 Ema::Ema(const std::vector<torch::Tensor>& parameters, double decay) : decay_(decay) {
   check_arg(decay >= 0 && decay < 1, "[Ema] decay must be in [0, 1), got ", decay);
   torch::NoGradGuard no_grad;
@@ -19,10 +27,7 @@ void Ema::update(const std::vector<torch::Tensor>& parameters) {
   const double decay = std::min(decay_, (1.0 + k) / (10.0 + k));
   for (std::size_t i = 0; i < shadow_.size(); ++i) {
     const torch::Tensor& p = parameters[i];
-    const auto plain = [](const torch::Tensor& t) {
-      return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
-    };
-    if (plain(p) && plain(shadow_[i])) {
+    if (is_plain_cpu_float(p) && is_plain_cpu_float(shadow_[i])) {
       ema_update(shadow_[i].data_ptr<float>(), p.data_ptr<float>(), p.numel(),
                  static_cast<float>(decay));
     } else {

@@ -2,10 +2,10 @@
 // the gradient's sum of squares, each one pass over memory.
 //
 // Why not tensor operations: a 2D model's parameters are ~14 small tensors, and Adam, EMA and
-// clipping as tensor operations are ~200 dispatches and temporaries a step, a fifth of a step's
-// time on 2 cores. These loops do the same arithmetic. They are compiled without FMA contraction
-// and without errno on sqrt (see CMakeLists.txt), so they vectorize and give the same bits on
-// every x86-64 machine.
+// clipping as tensor operations are ~200 dispatches and temporaries a step: a fifth of a step's
+// time on an AVX2 2-core machine (docs/results.md). These loops do the same arithmetic. They are
+// compiled without FMA contraction and without errno on sqrt (see CMakeLists.txt), so they
+// vectorize and give the same bits on every x86-64 machine.
 #pragma once
 
 #include <cstdint>
