@@ -7,13 +7,9 @@
 
 namespace fi {
 
-namespace {
-
 bool is_plain_cpu_float(const torch::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
 }
-
-}  // namespace
 
 Adam::Adam(std::vector<torch::Tensor> parameters, const AdamOptions& options)
     : parameters_(std::move(parameters)), options_(options) {
@@ -112,18 +108,15 @@ double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_n
   // total crosses to the host.
   double host_sum = 0.0;
   std::vector<torch::Tensor> device_sums;
-  bool any = false;
   for (const auto& p : parameters) {
     const torch::Tensor& grad = p.grad();
     if (!grad.defined()) continue;
-    any = true;
     if (is_plain_cpu_float(grad)) {
       host_sum += sum_of_squares(grad.data_ptr<float>(), grad.numel());
     } else {
       device_sums.push_back(grad.to(torch::kFloat64).square().sum());
     }
   }
-  if (!any) return 0.0;
   const double total = std::sqrt(
       host_sum + (device_sums.empty() ? 0.0 : torch::stack(device_sums).sum().item<double>()));
   if (max_norm > 0 && total > max_norm) {

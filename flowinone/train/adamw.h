@@ -50,6 +50,10 @@ class Adam {
   std::int64_t num_steps_ = 0;
 };
 
+/// Whether `t` is a contiguous CPU float32 tensor: the kind the fused loops of
+/// optimizer_kernels.h update in place (Adam, EMA, clipping); others take tensor operations.
+bool is_plain_cpu_float(const torch::Tensor& t);
+
 /// Global L2 norm of the gradients, and scales them down to `max_norm` when larger (max_norm > 0).
 /// Returns the norm before clipping.
 double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm);

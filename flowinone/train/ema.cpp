@@ -3,17 +3,10 @@
 #include <algorithm>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/train/adamw.h"
 #include "flowinone/train/optimizer_kernels.h"
 
 namespace fi {
-
-namespace {
-
-bool is_plain_cpu_float(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
-}
-
-}  // namespace
 
 Ema::Ema(const std::vector<torch::Tensor>& parameters, double decay) : decay_(decay) {
   check_arg(decay >= 0 && decay < 1, "[Ema] decay must be in [0, 1), got ", decay);
