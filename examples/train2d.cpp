@@ -6,7 +6,6 @@
 #include "flowinone/core/runtime.h"
 #include "flowinone/eval/metrics2d.h"
 #include "flowinone/io/png.h"
-#include "flowinone/solvers/generate.h"
 #include "flowinone/train/trainer.h"
 #include "flowinone/viz/plots2d.h"
 
@@ -18,9 +17,8 @@ int main() {
   fi::Trainer trainer(config, torch::kCPU);
   while (trainer.steps_done() < config.steps) trainer.step();
 
-  fi::SolveOptions solve;  // Euler, 100 steps, t: 0 -> 1
-  auto samples =
-      fi::generate(trainer.averaged_model(), config, 10000, /*seed=*/1, solve, torch::kCPU).x;
+  fi::GenerationOptions options;  // Euler, 100 steps, t: 0 -> 1; seed 0
+  auto samples = trainer.averaged_model()->sample(10000, /*labels=*/{}, options).x;
   auto metrics = fi::checkerboard_metrics(samples, fi::Checkerboard(4));
   fi::write_png("samples.png", fi::density_image(samples));
   std::cout << "in_square_fraction " << metrics.in_square_fraction << "\n";

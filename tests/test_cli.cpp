@@ -148,6 +148,42 @@ TEST(Cli, SampleAndVizWritePictures) {
   }
 }
 
+// The last line of a command's output with --json.
+std::string last_line(const std::string& output) {
+  const std::string trimmed = output.substr(0, output.find_last_not_of('\n') + 1);
+  return trimmed.substr(trimmed.find_last_of('\n') + 1);
+}
+
+TEST(Cli, EveryCommandThatProducesAResultPrintsJson) {
+  const fi::testing::TempDir scratch("cli_json");
+  CliRun run = run_cli("sample --model " + tiny_model() + " --n 50 --steps 3 --json --out " +
+                       scratch.file("s.csv"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  std::string last = last_line(run.output);
+  EXPECT_EQ(last.front(), '{') << last;
+  for (const char* key : {"\"n\":50", "\"nfe\":3", "\"out\":", "\"seconds\""})
+    EXPECT_NE(last.find(key), std::string::npos) << key << " in " << last;
+  run = run_cli("viz --model " + tiny_model() + " --n 100 --particles 10 --frames 3 --steps 3 " +
+                "--json --out " + scratch.file("viz"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  last = last_line(run.output);
+  EXPECT_NE(last.find("\"pictures\":[\"density.png\""), std::string::npos) << last;
+  run = run_cli("prompt --task force --seed 2 --json --out " + scratch.file("p.png"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  last = last_line(run.output);
+  EXPECT_NE(last.find("\"task\":\"force\""), std::string::npos) << last;
+}
+
+TEST(Cli, OneSpellingPerFlag) {
+  // --batch-size everywhere (train-classifier said --batch); translate takes the shared model
+  // flags (--model, --seed, --device, the solver's).
+  const CliRun help = run_cli("train-classifier --help");
+  EXPECT_NE(help.output.find("--batch-size"), std::string::npos) << help.output;
+  const CliRun translate = run_cli("translate --help");
+  for (const char* flag : {"--model", "--seed", "--device", "--solver", "--steps", "--json"})
+    EXPECT_NE(translate.output.find(flag), std::string::npos) << flag;
+}
+
 TEST(Cli, InterruptWritesACheckpointThatResumes) {
   const fi::testing::TempDir scratch("cli");
   const std::string dir = scratch.file("interrupted");

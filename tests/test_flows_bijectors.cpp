@@ -38,8 +38,8 @@ torch::Tensor make_input(const BijectorCase& c, std::int64_t batch, at::Generato
   return torch::randn(shape, generator, torch::TensorOptions().dtype(dtype));
 }
 
-fi::CouplingOptions coupling(std::vector<std::int64_t> shape, fi::MaskKind mask, bool flip) {
-  fi::CouplingOptions options;
+fi::CouplingLayerOptions coupling(std::vector<std::int64_t> shape, fi::MaskKind mask, bool flip) {
+  fi::CouplingLayerOptions options;
   options.shape = std::move(shape);
   options.mask = mask;
   options.flip = flip;

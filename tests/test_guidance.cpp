@@ -3,8 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "flowinone/generative/guidance.h"
 #include "flowinone/models/unet.h"
-#include "flowinone/solvers/guidance.h"
 
 namespace {
 

@@ -12,13 +12,14 @@
 #include "flowinone/core/random.h"
 #include "flowinone/data/fashion_mnist.h"
 #include "flowinone/eval/classifier.h"
+#include "flowinone/generative/data_spec.h"
+#include "flowinone/generative/guidance.h"
+#include "flowinone/generative/image_generation.h"
+#include "flowinone/generative/model_dir.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/io/png.h"
 #include "flowinone/io/safetensors.h"
 #include "flowinone/models/unet.h"
-#include "flowinone/solvers/guidance.h"
-#include "flowinone/solvers/image_generation.h"
-#include "flowinone/train/data_spec.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
 #include "temp_dir.h"
 
@@ -244,7 +245,7 @@ TEST(ImageGeneration, ChunksDoNotChangeTheImagesAndLabelsAreChecked) {
   unet.zero_init = false;
   const fi::VelocityModelPtr model = std::make_shared<fi::UNetVelocity>(unet);
   model->eval();
-  fi::ImageGenerationOptions options;
+  fi::GenerationOptions options;
   options.solve.num_steps = 3;
   options.guidance = 2.0;
   options.seed = 9;
@@ -273,9 +274,9 @@ TEST(ImageGeneration, TranslationChecksTheInputShapeAndStartsBridgesAtTheInput) 
   fi::RunConfig config = visprompt_config(1);
   config.sigma = 0;
   fi::seed_global(4);
-  const fi::VelocityModelPtr model = fi::build_model(config);  // zero output: v = 0
+  const fi::VelocityModelPtr model = fi::build_velocity_network(config);  // zero output: v = 0
   model->eval();
-  fi::ImageGenerationOptions options;
+  fi::GenerationOptions options;
   options.solve.num_steps = 2;
   const torch::Tensor inputs = torch::rand({2, 1, 32, 32}) * 2 - 1;
   // v = 0 at initialization, so a bridge returns its inputs unchanged.
@@ -299,9 +300,9 @@ TEST(ImageGeneration, BridgesStartAtTheInputWithTheTrainingNoise) {
   config.sigma = 0.3;
   config.source_noise = 0.4;
   fi::seed_global(4);
-  const fi::VelocityModelPtr model = fi::build_model(config);
+  const fi::VelocityModelPtr model = fi::build_velocity_network(config);
   model->eval();
-  fi::ImageGenerationOptions options;
+  fi::GenerationOptions options;
   options.solve.num_steps = 1;
   const torch::Tensor inputs = torch::rand({8, 1, 32, 32}) * 2 - 1;
   const torch::Tensor noise =
@@ -459,13 +460,15 @@ TEST(ImageTraining, ClassConditionalImageFlowTrainsResumesAndSamplesEveryClass) 
   const fi::TrainResult result = fi::train_model(config, options);
   EXPECT_TRUE(std::isfinite(result.final_loss));
   const fi::LoadedModel loaded = fi::load_model_dir(scratch.path(), torch::kCPU);
-  ASSERT_TRUE(loaded.flow);
-  at::Generator generator = fi::make_generator(3);
+  ASSERT_EQ(loaded.model->describe().family, fi::ModelFamily::kNormalizingFlow);
+  fi::GenerationOptions generation;
+  generation.temperature = 0.7;
+  generation.seed = 3;
   const torch::Tensor labels = torch::tensor({0, 1, 1}, torch::kInt64);
-  const torch::Tensor samples = loaded.flow->sample(3, 0.7, generator, labels);
+  const torch::Tensor samples = loaded.model->sample(3, labels, generation).x;
   EXPECT_EQ(samples.sizes(), (std::vector<std::int64_t>{3, 3, 8, 8}));
-  torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::isfinite(loaded.flow->log_prob(samples, labels)).all().item<bool>());
+  EXPECT_TRUE(
+      torch::isfinite(loaded.model->log_prob(samples, labels, {}).log_p).all().item<bool>());
 }
 
 // `eval` samples a class-conditional flow class by class and scores its class accuracy, as it

@@ -16,11 +16,12 @@
 
 #include "cli_run.h"
 #include "flowinone/core/random.h"
+#include "flowinone/generative/generate.h"
+#include "flowinone/generative/model_dir.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/models/mlp.h"
 #include "flowinone/solvers/divergence.h"
-#include "flowinone/solvers/generate.h"
 #include "flowinone/solvers/likelihood.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/viz/log_density_map.h"
 #include "temp_dir.h"
 
@@ -325,7 +326,7 @@ std::string write_model(const fi::testing::TempDir& scratch, const std::string& 
   config.depth = 1;
   config.fourier_features = 0;
   fi::seed_global(1);
-  const fi::VelocityModelPtr model = fi::build_model(config);
+  const fi::VelocityModelPtr model = fi::build_velocity_network(config);
   const std::string dir = scratch.file(source);
   fi::save_model_dir(dir, *model, config, 0);
   return dir;

@@ -3,8 +3,8 @@
 
 #include <bitset>
 
+#include "flowinone/fonts/bitmap_font.h"
 #include "flowinone/io/gif.h"
-#include "flowinone/viz/bitmap_font.h"
 #include "flowinone/viz/canvas.h"
 #include "flowinone/viz/plots2d.h"
 

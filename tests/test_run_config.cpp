@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/train/run_config.h"
+#include "flowinone/generative/run_config.h"
 
 TEST(RunConfig, TomlAndJsonRoundTripEveryKey) {
   fi::RunConfig config;

@@ -8,9 +8,11 @@
 #include "flowinone/core/random.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/eval/metrics2d.h"
+#include "flowinone/generative/generate.h"
+#include "flowinone/generative/model_dir.h"
+#include "flowinone/generative/model_registry.h"
+#include "flowinone/generative/normalizing_flow_model.h"
 #include "flowinone/io/safetensors.h"
-#include "flowinone/solvers/generate.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
 #include "temp_dir.h"
 
@@ -35,11 +37,21 @@ fi::RunConfig small_config(std::int64_t steps) {
   return config;
 }
 
-double in_square_fraction(const fi::VelocityModelPtr& model, const fi::RunConfig& config) {
-  fi::SolveOptions options;
-  options.num_steps = 50;
-  const auto samples = fi::generate(model, config, 4000, 11, options, torch::kCPU).x;
+double in_square_fraction(const fi::GenerativeModelPtr& model, const fi::RunConfig& config) {
+  fi::GenerationOptions options;
+  options.solve.num_steps = 50;
+  options.seed = 11;
+  const auto samples = model->sample(4000, {}, options).x;
   return fi::checkerboard_metrics(samples, fi::Checkerboard(4)).in_square_fraction;
+}
+
+// 100 points of the model integrated with `solve` from source noise drawn with `seed`.
+torch::Tensor sample(fi::GenerativeModel& model, const fi::SolveOptions& solve,
+                     std::uint64_t seed) {
+  fi::GenerationOptions options;
+  options.solve = solve;
+  options.seed = seed;
+  return model.sample(100, {}, options).x;
 }
 
 }  // namespace
@@ -78,11 +90,10 @@ TEST(Trainer, X1PredictionLearnsTheBoardAndReloads) {
   const fi::LoadedModel a = fi::load_model_dir(options.out_dir, torch::kCPU);
   const fi::LoadedModel b = fi::load_model_dir(options.out_dir, torch::kCPU);
   EXPECT_EQ(a.config.prediction, "x1");
-  EXPECT_TRUE(a.model->named_parameters().contains("net.output.weight"));
+  EXPECT_TRUE(a.model->module().named_parameters().contains("net.output.weight"));
   fi::SolveOptions solve;
   solve.num_steps = 10;
-  EXPECT_TRUE(torch::equal(fi::generate(a.model, a.config, 100, 5, solve, torch::kCPU).x,
-                           fi::generate(b.model, b.config, 100, 5, solve, torch::kCPU).x));
+  EXPECT_TRUE(torch::equal(sample(*a.model, solve, 5), sample(*b.model, solve, 5)));
 }
 
 TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
@@ -142,7 +153,8 @@ TEST(Trainer, ShardedStepsDoNotDependOnThreadsAndFollowTheWholeBatch) {
     std::vector<double> losses;
     for (int i = 0; i < 30; ++i) losses.push_back(trainer.step().item<double>());
     std::vector<torch::Tensor> weights;
-    for (const auto& p : trainer.averaged_model()->parameters()) weights.push_back(p.clone());
+    for (const auto& p : trainer.averaged_model()->module().parameters())
+      weights.push_back(p.clone());
     return std::make_pair(losses, weights);
   };
   const auto one_thread = train(3, 1);
@@ -173,9 +185,9 @@ TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
   EXPECT_EQ(a.config.width, 64);
   fi::SolveOptions solve;
   solve.num_steps = 10;
-  const auto x = fi::generate(a.model, a.config, 100, 5, solve, torch::kCPU).x;
-  const auto y = fi::generate(b.model, b.config, 100, 5, solve, torch::kCPU).x;
-  const auto z = fi::generate(b.model, b.config, 100, 6, solve, torch::kCPU).x;
+  const auto x = sample(*a.model, solve, 5);
+  const auto y = sample(*b.model, solve, 5);
+  const auto z = sample(*b.model, solve, 6);
   EXPECT_TRUE(torch::equal(x, y));
   EXPECT_FALSE(torch::equal(x, z));
 }
@@ -252,10 +264,11 @@ TEST(Trainer, NormalizingFlowsLowerTheirHeldOutNll) {
     const auto result = fi::train_model(config, options);
     EXPECT_EQ(result.steps_done, 150);
     const fi::LoadedModel loaded = fi::load_model_dir(options.out_dir, torch::kCPU);
-    ASSERT_TRUE(loaded.flow) << model;
-    EXPECT_FALSE(loaded.model) << model;
+    const auto flow = std::dynamic_pointer_cast<fi::NormalizingFlowModel>(loaded.model);
+    ASSERT_TRUE(flow) << model;
+    EXPECT_EQ(loaded.model->describe().family, fi::ModelFamily::kNormalizingFlow) << model;
     const double before = held_out_nll(*untrained, config);
-    const double after = held_out_nll(*loaded.flow, config);
+    const double after = held_out_nll(*flow->flow(), config);
     EXPECT_LT(after, before - 0.2) << model;
     EXPECT_TRUE(std::isfinite(after)) << model;
   }

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
+#include "flowinone/generative/model_dir.h"
 #include "flowinone/models/mlp.h"
 #include "flowinone/models/unet.h"
 #include "flowinone/models/unet_blocks.h"
-#include "flowinone/train/model_dir.h"
 
 namespace {
 

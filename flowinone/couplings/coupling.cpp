@@ -3,30 +3,23 @@
 #include <set>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/couplings/ot_exact.h"
 #include "flowinone/couplings/ot_sinkhorn.h"
 
 namespace fi {
 
+namespace {
+constexpr NamedValue<CouplingKind> kCouplingNames[] = {{CouplingKind::kIndependent, "independent"},
+                                                       {CouplingKind::kOtExact, "ot-exact"},
+                                                       {CouplingKind::kOtSinkhorn, "ot-sinkhorn"}};
+}  // namespace
+
 CouplingKind parse_coupling(const std::string& name) {
-  if (name == "independent") return CouplingKind::kIndependent;
-  if (name == "ot-exact") return CouplingKind::kOtExact;
-  if (name == "ot-sinkhorn") return CouplingKind::kOtSinkhorn;
-  throw std::invalid_argument("[parse_coupling] unknown coupling '" + name +
-                              "' (valid: independent, ot-exact, ot-sinkhorn)");
+  return parse_named(kCouplingNames, name, "coupling");
 }
 
-std::string to_string(CouplingKind kind) {
-  switch (kind) {
-    case CouplingKind::kIndependent:
-      return "independent";
-    case CouplingKind::kOtExact:
-      return "ot-exact";
-    case CouplingKind::kOtSinkhorn:
-      return "ot-sinkhorn";
-  }
-  return "?";
-}
+std::string to_string(CouplingKind kind) { return name_of(kCouplingNames, kind); }
 
 std::unique_ptr<Coupling> make_coupling(CouplingKind kind, const CouplingOptions& options) {
   switch (kind) {

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/data/idx.h"
 
 namespace fi {
@@ -27,14 +28,13 @@ std::string split_prefix(Split split) { return split == Split::kTrain ? "train" 
 
 }  // namespace
 
-Split parse_split(const std::string& name) {
-  if (name == "train") return Split::kTrain;
-  if (name == "test") return Split::kTest;
-  throw std::invalid_argument("[parse_split] unknown split '" + name +
-                              "'; valid names: train, test");
-}
+namespace {
+constexpr NamedValue<Split> kSplitNames[] = {{Split::kTrain, "train"}, {Split::kTest, "test"}};
+}  // namespace
 
-std::string to_string(Split split) { return split == Split::kTrain ? "train" : "test"; }
+Split parse_split(const std::string& name) { return parse_named(kSplitNames, name, "split"); }
+
+std::string to_string(Split split) { return name_of(kSplitNames, split); }
 
 ImageSet load_idx_image_set(const std::string& images_path, const std::string& labels_path,
                             int num_classes) {

@@ -4,7 +4,6 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/pooling.h>
-#include <torch/optim/adamw.h>
 
 #include <chrono>
 #include <cmath>
@@ -14,7 +13,10 @@
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
+#include "flowinone/generative/model_dir.h"
 #include "flowinone/io/safetensors.h"
+#include "flowinone/train/adamw.h"
+#include "flowinone/train/lr_schedule.h"
 
 namespace fi {
 
@@ -195,20 +197,16 @@ ClassifierTrainResult train_classifier(
   at::Generator generator = make_generator(options.seed);
   auto model = std::make_shared<ImageClassifier>(model_options);
   model->to(device);
-  torch::optim::AdamW optimizer(
-      model->parameters(),
-      torch::optim::AdamWOptions(options.learning_rate).weight_decay(options.weight_decay));
+  // The project's AdamW and schedule, as every model trains with (train/adamw.h, lr_schedule.h).
+  const std::vector<torch::Tensor> parameters = model->parameters();
+  Adam optimizer(parameters, AdamOptions{0.9, 0.999, 1e-8, options.weight_decay, true});
 
   const std::int64_t n = train_images.size(0);
   const std::int64_t steps_per_epoch = n / options.batch_size;  // the last partial batch dropped
   const std::int64_t total_steps = steps_per_epoch * options.epochs;
-  const auto warmup_steps = static_cast<std::int64_t>(options.warmup_fraction * total_steps);
-  auto learning_rate = [&](std::int64_t step) {
-    if (step < warmup_steps) return options.learning_rate * (step + 1) / warmup_steps;
-    const double progress = static_cast<double>(step - warmup_steps) /
-                            std::max<std::int64_t>(1, total_steps - warmup_steps);
-    return 0.5 * options.learning_rate * (1 + std::cos(M_PI * progress));
-  };
+  const LrSchedule schedule{options.learning_rate,
+                            static_cast<std::int64_t>(options.warmup_fraction * total_steps),
+                            total_steps, /*cosine=*/true, /*min_ratio=*/0.0};
 
   ClassifierTrainResult result;
   std::int64_t step = 0;
@@ -227,14 +225,11 @@ ClassifierTrainResult train_classifier(
       }
       x = x.to(device);
       const torch::Tensor y = train_labels.index_select(0, indices).to(device);
-      for (auto& group : optimizer.param_groups()) {
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(learning_rate(step));
-      }
       const torch::Tensor logits = model->logits(x);
       const torch::Tensor loss = torch::cross_entropy_loss(logits, y);
       optimizer.zero_grad();
       loss.backward();
-      optimizer.step();
+      optimizer.step(schedule.at(step));
       loss_sum += loss.detach();
       correct += logits.detach().argmax(1).eq(y).sum();
     }
@@ -258,9 +253,7 @@ ClassifierTrainResult train_classifier(
 
 void save_classifier(const std::string& dir, ImageClassifier& model, double test_accuracy) {
   ensure_directory(dir);
-  NamedTensors tensors;
-  for (const auto& item : model.named_parameters()) tensors.emplace_back(item.key(), item.value());
-  for (const auto& item : model.named_buffers()) tensors.emplace_back(item.key(), item.value());
+  const NamedTensors tensors = model_tensors(model);
   const std::map<std::string, std::string> metadata = {
       {"format", kFormat},
       {"options", options_to_json(model.options()).dump()},
@@ -297,21 +290,7 @@ LoadedClassifier load_classifier(const std::string& dir, const c10::Device& devi
                  options.in_channels <= 64 && options.image_size <= 1024,
              "[load_classifier] ", path, ": options describe an implausibly large network");
   loaded.model = std::make_shared<ImageClassifier>(options);
-  {
-    torch::NoGradGuard no_grad;
-    auto assign = [&](const std::string& name, torch::Tensor& target) {
-      auto it = contents.tensors.find(name);
-      check_file(it != contents.tensors.end(), "[load_classifier] ", path, ": missing tensor '",
-                 name, "'");
-      check_file(
-          it->second.sizes() == target.sizes() && it->second.scalar_type() == target.scalar_type(),
-          "[load_classifier] ", path, ": tensor '", name, "' is ", it->second.scalar_type(), " ",
-          it->second.sizes(), ", the model expects ", target.scalar_type(), " ", target.sizes());
-      target.copy_(it->second);
-    };
-    for (auto& item : loaded.model->named_parameters()) assign(item.key(), item.value());
-    for (auto& item : loaded.model->named_buffers()) assign(item.key(), item.value());
-  }
+  load_model_tensors(*loaded.model, contents.tensors, "", path);
   loaded.model->to(device);
   loaded.model->eval();
   return loaded;

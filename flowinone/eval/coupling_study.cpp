@@ -10,9 +10,9 @@
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/eval/evaluate2d.h"
+#include "flowinone/generative/generate.h"
+#include "flowinone/generative/model_dir.h"
 #include "flowinone/io/png.h"
-#include "flowinone/solvers/generate.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/viz/plots2d.h"
 
 namespace fi {
@@ -117,22 +117,23 @@ std::vector<CouplingStudyRow> run_coupling_study(const CouplingStudyOptions& opt
         eval.solve.solver = SolverKind::kEuler;
         for (int steps : options.euler_steps) {
           eval.solve.num_steps = steps;
-          const Eval2dResult scored = evaluate_2d(loaded.model, loaded.config, eval, cpu);
+          const Eval2dResult scored = evaluate_2d(*loaded.model, eval);
           row.w2_by_euler_steps[steps] = scored.w2;
-          if (steps == most_steps) row.path_energy = scored.path_energy;
+          if (steps == most_steps) row.path_energy = scored.path_energy.value_or(0.0);
         }
         eval.solve.solver = SolverKind::kDopri5;
         eval.solve.rtol = eval.solve.atol = options.dopri5_tolerance;
-        const Eval2dResult adaptive = evaluate_2d(loaded.model, loaded.config, eval, cpu);
+        const Eval2dResult adaptive = evaluate_2d(*loaded.model, eval);
         row.dopri5_nfe = adaptive.nfe;
         row.dopri5_w2 = adaptive.w2;
 
-        SolveOptions paths;
-        paths.solver = SolverKind::kEuler;
-        paths.num_steps = most_steps;
-        paths.record_trajectory = true;
-        const Solution particles =
-            generate(loaded.model, loaded.config, options.picture_particles, eval.seed, paths, cpu);
+        GenerationOptions paths;
+        paths.solve.solver = SolverKind::kEuler;
+        paths.solve.num_steps = most_steps;
+        paths.solve.record_trajectory = true;
+        paths.seed = eval.seed;
+        const Generated particles =
+            loaded.model->sample(options.picture_particles, torch::Tensor(), paths);
         PlotOptions plot;
         plot.extent = extent_for(particles.trajectory);
         plot.size = 256;

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "flowinone/generative/run_config.h"
 #include "flowinone/io/image.h"
-#include "flowinone/train/run_config.h"
 #include "flowinone/train/trainer.h"
 
 namespace fi {

@@ -5,7 +5,7 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/eval/metrics2d.h"
-#include "flowinone/solvers/generate.h"
+#include "flowinone/generative/generate.h"
 
 namespace fi {
 
@@ -32,25 +32,26 @@ double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
   return energy / displacement - 1.0;
 }
 
-Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
-                         const Eval2dOptions& options, const c10::Device& device) {
+Eval2dResult evaluate_2d(GenerativeModel& model, const Eval2dOptions& options) {
   check_arg(options.n >= 1, "[evaluate_2d] n must be >= 1, got ", options.n);
   check_arg(options.w2_points >= 1, "[evaluate_2d] w2_points must be >= 1, got ",
             options.w2_points);
-  Eval2dResult result;
+  GenerationOptions generation;
+  generation.solve = options.solve;
+  generation.solve.record_trajectory = true;
+  generation.temperature = options.temperature;
+  generation.seed = options.seed;
   const auto start = std::chrono::steady_clock::now();
-  SolveOptions solve = options.solve;
-  solve.record_trajectory = true;
-  const Solution solution = generate(model, config, options.n, options.seed, solve, device);
-  const torch::Tensor samples = solution.x.to(torch::kCPU);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.nfe = solution.nfe;
-  result.path_energy = normalized_path_energy(solution.trajectory, solution.times);
-
-  const Eval2dResult scores = score_2d_samples(samples, config, options);
-  result.in_square_fraction = scores.in_square_fraction;
-  result.square_balance = scores.square_balance;
-  result.w2 = scores.w2;
+  const Generated generated = model.sample(options.n, torch::Tensor(), generation);
+  const torch::Tensor samples = generated.x.to(torch::kCPU);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Eval2dResult result = score_2d_samples(samples, model.config(), options);
+  result.seconds = seconds;
+  result.nfe = generated.nfe;
+  if (!generated.trajectory.empty()) {
+    result.path_energy = normalized_path_energy(generated.trajectory, generated.times);
+  }
   return result;
 }
 

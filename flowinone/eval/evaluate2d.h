@@ -1,16 +1,14 @@
-// Evaluation of a trained 2D model: generate samples with a solver and score them against the
-// model's target distribution.
+// Evaluation of a trained 2D model: draw samples (through the solver, for models that integrate)
+// and score them against the model's target distribution.
 #pragma once
-
-#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "flowinone/models/velocity_model.h"
+#include "flowinone/generative/generative_model.h"
+#include "flowinone/generative/run_config.h"
 #include "flowinone/solvers/ode.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 
@@ -18,7 +16,8 @@ struct Eval2dOptions {
   std::int64_t n = 10000;         // samples generated and scored
   std::int64_t w2_points = 2000;  // samples and data points in the W2 estimate
   std::uint64_t seed = 1;
-  SolveOptions solve;
+  SolveOptions solve;        // models that integrate
+  double temperature = 1.0;  // normalizing flows
 };
 
 struct Eval2dResult {
@@ -27,8 +26,9 @@ struct Eval2dResult {
   double w2 = 0;
   // Normalized path energy of the simulated trajectories: (integral over t of E||dx/dt||^2) /
   // E||x(1) - x(0)||^2 - 1, estimated from the solver's steps as sum ||dx||^2 / dt. It is 0 for
-  // straight constant-speed paths and grows as the paths bend (Tong et al. 2024, Table 2).
-  double path_energy = 0;
+  // straight constant-speed paths and grows as the paths bend (Tong et al. 2024, Table 2). Only
+  // for models that integrate (a normalizing flow has no trajectories).
+  std::optional<double> path_energy;
   std::int64_t nfe = 0;
   double seconds = 0;  // generation time
 };
@@ -37,12 +37,12 @@ struct Eval2dResult {
 double normalized_path_energy(const std::vector<torch::Tensor>& trajectory,
                               const std::vector<double>& times);
 
-/// The sample-quality figures (checkerboard fractions, W2) of samples (N, 2) already drawn, for
-/// models that are not integrated (normalizing flows); path_energy, nfe and seconds stay 0.
+/// The sample-quality figures (checkerboard fractions, W2) of samples (N, 2) already drawn;
+/// path_energy, nfe and seconds stay unset.
 Eval2dResult score_2d_samples(const torch::Tensor& samples, const RunConfig& config,
                               const Eval2dOptions& options);
 
-Eval2dResult evaluate_2d(const VelocityModelPtr& model, const RunConfig& config,
-                         const Eval2dOptions& options, const c10::Device& device);
+/// options.n samples of the model, their figures, and the path energy of their trajectories.
+Eval2dResult evaluate_2d(GenerativeModel& model, const Eval2dOptions& options);
 
 }  // namespace fi

@@ -2,7 +2,7 @@
 
 namespace fi {
 
-AdditiveCoupling::AdditiveCoupling(const CouplingOptions& options) : options_(options) {
+AdditiveCoupling::AdditiveCoupling(const CouplingLayerOptions& options) : options_(options) {
   mask_ = register_buffer("mask", make_coupling_mask(options.mask, options.shape, options.flip));
   network_ = register_module("network", make_coupling_network(options, 1));
 }

@@ -11,14 +11,14 @@ namespace fi {
 
 class AdditiveCoupling : public Bijector {
  public:
-  explicit AdditiveCoupling(const CouplingOptions& options);
+  explicit AdditiveCoupling(const CouplingLayerOptions& options);
   BijectorOutput forward(const torch::Tensor& x, const torch::Tensor& cond) override;
   torch::Tensor inverse(const torch::Tensor& z, const torch::Tensor& cond) override;
   std::string kind() const override { return "additive_coupling"; }
 
  private:
   torch::Tensor shift(const torch::Tensor& passed, const torch::Tensor& cond);
-  CouplingOptions options_;
+  CouplingLayerOptions options_;
   torch::Tensor mask_;  // (1, ...) buffer, 1 = passed through
   std::shared_ptr<Conditioner> network_;
 };

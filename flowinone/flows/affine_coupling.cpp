@@ -4,7 +4,7 @@
 
 namespace fi {
 
-AffineCoupling::AffineCoupling(const CouplingOptions& options) : options_(options) {
+AffineCoupling::AffineCoupling(const CouplingLayerOptions& options) : options_(options) {
   check_arg(options.scale_bound > 0, "[AffineCoupling] scale_bound must be > 0, got ",
             options.scale_bound);
   mask_ = register_buffer("mask", make_coupling_mask(options.mask, options.shape, options.flip));

@@ -14,20 +14,20 @@ namespace fi {
 
 class AffineCoupling : public Bijector {
  public:
-  explicit AffineCoupling(const CouplingOptions& options);
+  explicit AffineCoupling(const CouplingLayerOptions& options);
   BijectorOutput forward(const torch::Tensor& x, const torch::Tensor& cond) override;
   torch::Tensor inverse(const torch::Tensor& z, const torch::Tensor& cond) override;
   std::string kind() const override {
     return options_.condition.kind == ConditionKind::kNone ? "affine_coupling"
                                                            : "conditional_affine_coupling";
   }
-  const CouplingOptions& options() const { return options_; }
+  const CouplingLayerOptions& options() const { return options_; }
 
  private:
   /// The log-scale s and shift t, both zero where the mask passes x through.
   std::pair<torch::Tensor, torch::Tensor> scale_and_shift(const torch::Tensor& passed,
                                                           const torch::Tensor& cond);
-  CouplingOptions options_;
+  CouplingLayerOptions options_;
   torch::Tensor mask_;  // (1, ...) buffer
   std::shared_ptr<Conditioner> network_;
 };

@@ -3,28 +3,21 @@
 #include <ATen/ATen.h>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 
 namespace fi {
 
+namespace {
+constexpr NamedValue<ConditionKind> kConditionNames[] = {{ConditionKind::kNone, "none"},
+                                                         {ConditionKind::kClass, "class"},
+                                                         {ConditionKind::kImage, "image"}};
+}  // namespace
+
 ConditionKind parse_condition_kind(const std::string& name) {
-  if (name == "none") return ConditionKind::kNone;
-  if (name == "class") return ConditionKind::kClass;
-  if (name == "image") return ConditionKind::kImage;
-  throw std::invalid_argument("[condition] unknown condition kind '" + name +
-                              "' (valid: none, class, image)");
+  return parse_named(kConditionNames, name, "condition kind");
 }
 
-std::string to_string(ConditionKind kind) {
-  switch (kind) {
-    case ConditionKind::kNone:
-      return "none";
-    case ConditionKind::kClass:
-      return "class";
-    case ConditionKind::kImage:
-      return "image";
-  }
-  return "?";
-}
+std::string to_string(ConditionKind kind) { return name_of(kConditionNames, kind); }
 
 std::int64_t ConditionOptions::features() const {
   switch (kind) {

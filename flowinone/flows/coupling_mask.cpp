@@ -1,28 +1,19 @@
 #include "flowinone/flows/coupling_mask.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 
 namespace fi {
 
-MaskKind parse_mask_kind(const std::string& name) {
-  if (name == "checkerboard") return MaskKind::kCheckerboard;
-  if (name == "channel") return MaskKind::kChannel;
-  if (name == "half") return MaskKind::kHalf;
-  throw std::invalid_argument("[mask] unknown mask '" + name +
-                              "' (valid: checkerboard, channel, half)");
-}
+namespace {
+constexpr NamedValue<MaskKind> kMaskNames[] = {{MaskKind::kCheckerboard, "checkerboard"},
+                                               {MaskKind::kChannel, "channel"},
+                                               {MaskKind::kHalf, "half"}};
+}  // namespace
 
-std::string to_string(MaskKind kind) {
-  switch (kind) {
-    case MaskKind::kCheckerboard:
-      return "checkerboard";
-    case MaskKind::kChannel:
-      return "channel";
-    case MaskKind::kHalf:
-      return "half";
-  }
-  return "?";
-}
+MaskKind parse_mask_kind(const std::string& name) { return parse_named(kMaskNames, name, "mask"); }
+
+std::string to_string(MaskKind kind) { return name_of(kMaskNames, kind); }
 
 torch::Tensor make_coupling_mask(MaskKind kind, const std::vector<std::int64_t>& shape, bool flip) {
   check_arg(shape.size() == 1 || shape.size() == 3, "[mask] shape must be (D) or (C, H, W), got ",

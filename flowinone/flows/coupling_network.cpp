@@ -66,7 +66,7 @@ torch::Tensor ConvConditioner::forward(const torch::Tensor& x, const torch::Tens
   return output_->forward(h);
 }
 
-std::shared_ptr<Conditioner> make_coupling_network(const CouplingOptions& options,
+std::shared_ptr<Conditioner> make_coupling_network(const CouplingLayerOptions& options,
                                                    std::int64_t outputs_per_element) {
   const auto& shape = options.shape;
   if (shape.size() == 1) {

@@ -30,7 +30,7 @@ namespace fi {
 torch::Tensor soft_clamp(const torch::Tensor& raw, double bound);
 
 /// What a coupling layer (additive or affine) is built from.
-struct CouplingOptions {
+struct CouplingLayerOptions {
   std::vector<std::int64_t> shape = {2};  // per sample: (D) vectors or (C, H, W) images
   MaskKind mask = MaskKind::kHalf;
   bool flip = false;         // swap the roles of the two parts
@@ -76,7 +76,7 @@ class ConvConditioner : public Conditioner {
 
 /// The network for a coupling over `options.shape` whose output has `outputs_per_element`
 /// values per element of x: (B, k*D) for vectors, (B, k*C, H, W) for images.
-std::shared_ptr<Conditioner> make_coupling_network(const CouplingOptions& options,
+std::shared_ptr<Conditioner> make_coupling_network(const CouplingLayerOptions& options,
                                                    std::int64_t outputs_per_element);
 
 }  // namespace fi

@@ -2,20 +2,21 @@
 
 #include <cmath>
 
+#include "flowinone/core/named_values.h"
 #include "flowinone/core/random.h"
 
 namespace fi {
 
+namespace {
+constexpr NamedValue<PixelEncoding> kEncodingNames[] = {{PixelEncoding::kSymmetric, "symmetric"},
+                                                        {PixelEncoding::kUnit, "unit"}};
+}  // namespace
+
 PixelEncoding parse_pixel_encoding(const std::string& name) {
-  if (name == "symmetric") return PixelEncoding::kSymmetric;
-  if (name == "unit") return PixelEncoding::kUnit;
-  throw std::invalid_argument("[dequantize] unknown pixel encoding '" + name +
-                              "' (valid: symmetric, unit)");
+  return parse_named(kEncodingNames, name, "pixel encoding");
 }
 
-std::string to_string(PixelEncoding encoding) {
-  return encoding == PixelEncoding::kSymmetric ? "symmetric" : "unit";
-}
+std::string to_string(PixelEncoding encoding) { return name_of(kEncodingNames, encoding); }
 
 Dequantize::Dequantize(PixelEncoding encoding, std::uint64_t seed)
     : encoding_(encoding), generator_(make_generator(seed)) {}

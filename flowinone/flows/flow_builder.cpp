@@ -1,6 +1,7 @@
 #include "flowinone/flows/flow_builder.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/flows/actnorm.h"
 #include "flowinone/flows/additive_coupling.h"
 #include "flowinone/flows/affine_coupling.h"
@@ -12,28 +13,18 @@
 
 namespace fi {
 
+namespace {
+constexpr NamedValue<FlowKind> kFlowKindNames[] = {{FlowKind::kRealNvp, "realnvp"},
+                                                   {FlowKind::kMaf, "maf"},
+                                                   {FlowKind::kNice, "nice"},
+                                                   {FlowKind::kGlow, "glow"}};
+}  // namespace
+
 FlowKind parse_flow_kind(const std::string& name) {
-  if (name == "realnvp") return FlowKind::kRealNvp;
-  if (name == "maf") return FlowKind::kMaf;
-  if (name == "nice") return FlowKind::kNice;
-  if (name == "glow") return FlowKind::kGlow;
-  throw std::invalid_argument("[flow] unknown flow kind '" + name +
-                              "' (valid: realnvp, maf, nice, glow)");
+  return parse_named(kFlowKindNames, name, "flow kind");
 }
 
-std::string to_string(FlowKind kind) {
-  switch (kind) {
-    case FlowKind::kRealNvp:
-      return "realnvp";
-    case FlowKind::kMaf:
-      return "maf";
-    case FlowKind::kNice:
-      return "nice";
-    case FlowKind::kGlow:
-      return "glow";
-  }
-  return "?";
-}
+std::string to_string(FlowKind kind) { return name_of(kFlowKindNames, kind); }
 
 namespace {
 
@@ -50,9 +41,9 @@ ConditionOptions condition_of(const FlowOptions& options) {
   return condition;
 }
 
-CouplingOptions coupling_options(const FlowOptions& options, std::vector<std::int64_t> shape,
-                                 MaskKind mask, bool flip) {
-  CouplingOptions coupling;
+CouplingLayerOptions coupling_options(const FlowOptions& options, std::vector<std::int64_t> shape,
+                                      MaskKind mask, bool flip) {
+  CouplingLayerOptions coupling;
   coupling.shape = std::move(shape);
   coupling.mask = mask;
   coupling.flip = flip;

@@ -3,32 +3,23 @@
 #include <torch/nn/functional/activation.h>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/models/time_embedding.h"
 
 namespace fi {
 
+namespace {
+constexpr NamedValue<Activation> kActivationNames[] = {{Activation::kSilu, "silu"},
+                                                       {Activation::kRelu, "relu"},
+                                                       {Activation::kGelu, "gelu"},
+                                                       {Activation::kTanh, "tanh"}};
+}  // namespace
+
 Activation parse_activation(const std::string& name) {
-  if (name == "silu") return Activation::kSilu;
-  if (name == "relu") return Activation::kRelu;
-  if (name == "gelu") return Activation::kGelu;
-  if (name == "tanh") return Activation::kTanh;
-  throw std::invalid_argument("[activation] unknown activation '" + name +
-                              "' (valid: silu, relu, gelu, tanh)");
+  return parse_named(kActivationNames, name, "activation");
 }
 
-std::string to_string(Activation activation) {
-  switch (activation) {
-    case Activation::kSilu:
-      return "silu";
-    case Activation::kRelu:
-      return "relu";
-    case Activation::kGelu:
-      return "gelu";
-    case Activation::kTanh:
-      return "tanh";
-  }
-  return "?";
-}
+std::string to_string(Activation activation) { return name_of(kActivationNames, activation); }
 
 namespace {
 torch::Tensor activate(Activation activation, const torch::Tensor& x) {

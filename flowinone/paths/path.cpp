@@ -1,6 +1,7 @@
 #include "flowinone/paths/path.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/paths/bridge_path.h"
 #include "flowinone/paths/straight_path.h"
 #include "flowinone/paths/target_path.h"
@@ -9,31 +10,15 @@
 namespace fi {
 
 namespace {
-constexpr const char* kValidPathNames = "straight, vp, bridge, target";
+constexpr NamedValue<PathKind> kPathNames[] = {{PathKind::kStraight, "straight"},
+                                               {PathKind::kVp, "vp"},
+                                               {PathKind::kBridge, "bridge"},
+                                               {PathKind::kTarget, "target"}};
 }  // namespace
 
-PathKind parse_path(const std::string& name) {
-  if (name == "straight") return PathKind::kStraight;
-  if (name == "vp") return PathKind::kVp;
-  if (name == "bridge") return PathKind::kBridge;
-  if (name == "target") return PathKind::kTarget;
-  throw std::invalid_argument("[parse_path] unknown path '" + name +
-                              "' (valid: " + kValidPathNames + ")");
-}
+PathKind parse_path(const std::string& name) { return parse_named(kPathNames, name, "path"); }
 
-std::string to_string(PathKind kind) {
-  switch (kind) {
-    case PathKind::kStraight:
-      return "straight";
-    case PathKind::kVp:
-      return "vp";
-    case PathKind::kBridge:
-      return "bridge";
-    case PathKind::kTarget:
-      return "target";
-  }
-  return "?";
-}
+std::string to_string(PathKind kind) { return name_of(kPathNames, kind); }
 
 std::unique_ptr<ProbabilityPath> make_path(PathKind kind, double sigma) {
   switch (kind) {

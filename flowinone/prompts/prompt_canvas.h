@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "flowinone/prompts/prompt_font.h"
+#include "flowinone/fonts/prompt_font.h"
 
 namespace fi {
 

@@ -1,6 +1,7 @@
 #include "flowinone/prompts/prompt_task.h"
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 #include "flowinone/core/random.h"
 #include "flowinone/prompts/task_generators.h"
 
@@ -9,12 +10,7 @@ namespace {
 
 using prompt_tasks::kBaseSize;
 
-struct TaskName {
-  PromptTask task;
-  const char* name;
-};
-
-constexpr TaskName kTaskNames[] = {
+constexpr NamedValue<PromptTask> kTaskNames[] = {
     {PromptTask::kClass2Image, "class2image"},
     {PromptTask::kText2Image, "text2image"},
     {PromptTask::kDoodle, "doodle"},
@@ -73,33 +69,19 @@ void enlarge_pair(PromptPair& pair, int factor) {
 const std::vector<PromptTask>& all_prompt_tasks() {
   static const std::vector<PromptTask> tasks = [] {
     std::vector<PromptTask> all;
-    for (const auto& entry : kTaskNames) all.push_back(entry.task);
+    for (const auto& entry : kTaskNames) all.push_back(entry.value);
     return all;
   }();
   return tasks;
 }
 
-std::string prompt_task_names() {
-  std::string names;
-  for (const auto& entry : kTaskNames)
-    names += (names.empty() ? "" : ", ") + std::string(entry.name);
-  return names;
-}
+std::string prompt_task_names() { return valid_names(kTaskNames); }
 
 PromptTask parse_prompt_task(const std::string& name) {
-  for (const auto& entry : kTaskNames) {
-    if (name == entry.name) return entry.task;
-  }
-  throw std::invalid_argument("[parse_prompt_task] unknown task '" + name +
-                              "' (valid: " + prompt_task_names() + ")");
+  return parse_named(kTaskNames, name, "task");
 }
 
-std::string to_string(PromptTask task) {
-  for (const auto& entry : kTaskNames) {
-    if (task == entry.task) return entry.name;
-  }
-  throw std::invalid_argument("[to_string] unknown prompt task " + std::to_string(int(task)));
-}
+std::string to_string(PromptTask task) { return name_of(kTaskNames, task); }
 
 PromptPair make_prompt_pair(PromptTask task, const ItemSource& items, std::uint64_t seed,
                             const PromptOptions& options) {

@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "flowinone/prompts/prompt_font.h"
+#include "flowinone/fonts/prompt_font.h"
 
 namespace fi {
 

@@ -6,41 +6,16 @@
 #include <vector>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 
 namespace fi {
 
 namespace {
 
-template <typename Kind>
-struct NamedKind {
-  Kind kind;
-  const char* name;
-};
-
-constexpr NamedKind<DivergenceEstimator> kEstimatorNames[] = {
+constexpr NamedValue<DivergenceEstimator> kEstimatorNames[] = {
     {DivergenceEstimator::kExact, "exact"}, {DivergenceEstimator::kHutchinson, "hutchinson"}};
-constexpr NamedKind<ProbeKind> kProbeNames[] = {{ProbeKind::kRademacher, "rademacher"},
-                                                {ProbeKind::kGaussian, "gaussian"}};
-
-template <typename Kind, std::size_t N>
-Kind parse_named(const NamedKind<Kind> (&table)[N], const std::string& name, const char* what) {
-  std::string valid;
-  for (const auto& entry : table) {
-    if (name == entry.name) return entry.kind;
-    valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
-  }
-  throw std::invalid_argument(
-      detail::concat("[parse_", what, "] unknown ", what, " '", name, "' (valid: ", valid, ")"));
-}
-
-template <typename Kind, std::size_t N>
-std::string name_of(const NamedKind<Kind> (&table)[N], Kind kind, const char* what) {
-  for (const auto& entry : table) {
-    if (entry.kind == kind) return entry.name;
-  }
-  throw std::invalid_argument(
-      detail::concat("[to_string] unknown ", what, " value ", static_cast<int>(kind)));
-}
+constexpr NamedValue<ProbeKind> kProbeNames[] = {{ProbeKind::kRademacher, "rademacher"},
+                                                 {ProbeKind::kGaussian, "gaussian"}};
 
 void check_pair(const torch::Tensor& v, const torch::Tensor& x, const char* where) {
   check_arg(x.defined() && v.defined(), "[", where, "] undefined tensor");
@@ -61,15 +36,13 @@ torch::Tensor vector_jacobian(const torch::Tensor& v, const torch::Tensor& x,
 }  // namespace
 
 DivergenceEstimator parse_divergence_estimator(const std::string& name) {
-  return parse_named(kEstimatorNames, name, "divergence_estimator");
+  return parse_named(kEstimatorNames, name, "divergence estimator");
 }
-std::string to_string(DivergenceEstimator estimator) {
-  return name_of(kEstimatorNames, estimator, "DivergenceEstimator");
-}
+std::string to_string(DivergenceEstimator estimator) { return name_of(kEstimatorNames, estimator); }
 ProbeKind parse_probe_kind(const std::string& name) {
-  return parse_named(kProbeNames, name, "probe_kind");
+  return parse_named(kProbeNames, name, "probe");
 }
-std::string to_string(ProbeKind kind) { return name_of(kProbeNames, kind, "ProbeKind"); }
+std::string to_string(ProbeKind kind) { return name_of(kProbeNames, kind); }
 
 torch::Tensor exact_divergence(const torch::Tensor& v, const torch::Tensor& x) {
   check_pair(v, x, "exact_divergence");

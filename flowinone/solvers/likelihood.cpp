@@ -174,25 +174,4 @@ LikelihoodResult evaluate_likelihood(const VelocityFn& velocity, const torch::Te
   return result;
 }
 
-VelocityFn differentiable_model_velocity(const VelocityModelPtr& model) {
-  check_arg(model != nullptr, "[differentiable_model_velocity] null model");
-  const auto parameters = model->parameters();
-  const c10::Device device = parameters.empty() ? c10::Device(c10::kCPU) : parameters[0].device();
-  return [model, device](const torch::Tensor& x, double t) {
-    torch::AutoGradMode grad_mode(true);
-    // Moving x keeps it in the graph: the gradient flows back to the caller's tensor.
-    const torch::Tensor input = x.device() == device ? x : x.to(device);
-    const torch::Tensor times = torch::full({x.size(0)}, t, input.options().requires_grad(false));
-    const torch::Tensor velocity = model->forward(input, times);
-    return x.device() == device ? velocity : velocity.to(x.device());
-  };
-}
-
-void check_likelihood_source(const RunConfig& config) {
-  check_arg(config.source == "gaussian", "[likelihood] the model's source distribution is '",
-            config.source,
-            "': the likelihood needs a source density known in closed form, and only the "
-            "standard Gaussian (source = \"gaussian\") is supported");
-}
-
 }  // namespace fi

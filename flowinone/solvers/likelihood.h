@@ -29,10 +29,8 @@
 
 #include <cstdint>
 
-#include "flowinone/models/velocity_model.h"
 #include "flowinone/solvers/divergence.h"
 #include "flowinone/solvers/ode.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 
@@ -69,9 +67,9 @@ struct LikelihoodResult {
 torch::Tensor standard_normal_log_density(const torch::Tensor& x);
 
 /// log p1(x1) by integrating backwards from t = 1 to t = 0. `velocity` must be differentiable in
-/// x (autograd recording is switched on inside; differentiable_model_velocity for a model).
-/// x1 (B, ...). Throws std::invalid_argument for bad options, or when the velocity's output does
-/// not depend on x through autograd.
+/// x (autograd recording is switched on inside; generative/generate.h has
+/// differentiable_model_velocity for a model). x1 (B, ...). Throws std::invalid_argument for bad
+/// options, or when the velocity's output does not depend on x through autograd.
 LogDensity log_likelihood(const VelocityFn& velocity, const torch::Tensor& x1,
                           const LikelihoodOptions& options);
 
@@ -88,13 +86,5 @@ LikelihoodResult summarize_log_density(const torch::Tensor& log_p, std::int64_t 
 /// log_likelihood of every point of `data` (N, ...) and its summary.
 LikelihoodResult evaluate_likelihood(const VelocityFn& velocity, const torch::Tensor& data,
                                      const LikelihoodOptions& options);
-
-/// The model as a solver callback that autograd can differentiate: v(x, t) with t broadcast to
-/// (B) in x's dtype, evaluated with gradients enabled whatever the caller's grad mode.
-VelocityFn differentiable_model_velocity(const VelocityModelPtr& model);
-
-/// Throws std::invalid_argument unless the configuration's source is the standard Gaussian: the
-/// likelihood needs p0 in closed form.
-void check_likelihood_source(const RunConfig& config);
 
 }  // namespace fi

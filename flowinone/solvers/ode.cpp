@@ -14,20 +14,16 @@
 #include <stdexcept>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/named_values.h"
 
 namespace fi {
 
 namespace {
 
-struct SolverName {
-  SolverKind kind;
-  const char* name;
-};
-
-constexpr SolverName kSolverNames[] = {{SolverKind::kEuler, "euler"},
-                                       {SolverKind::kMidpoint, "midpoint"},
-                                       {SolverKind::kRk4, "rk4"},
-                                       {SolverKind::kDopri5, "dopri5"}};
+constexpr NamedValue<SolverKind> kSolverNames[] = {{SolverKind::kEuler, "euler"},
+                                                   {SolverKind::kMidpoint, "midpoint"},
+                                                   {SolverKind::kRk4, "rk4"},
+                                                   {SolverKind::kDopri5, "dopri5"}};
 
 std::string shape_text(const torch::Tensor& t) {
   std::ostringstream out;
@@ -260,23 +256,10 @@ void check_options(const torch::Tensor& x0, const SolveOptions& options) {
 }  // namespace
 
 SolverKind parse_solver(const std::string& name) {
-  for (const auto& entry : kSolverNames) {
-    if (name == entry.name) return entry.kind;
-  }
-  std::string valid;
-  for (const auto& entry : kSolverNames)
-    valid += (valid.empty() ? "" : ", ") + std::string(entry.name);
-  throw std::invalid_argument("[parse_solver] unknown solver '" + name + "' (valid: " + valid +
-                              ")");
+  return parse_named(kSolverNames, name, "solver");
 }
 
-std::string to_string(SolverKind kind) {
-  for (const auto& entry : kSolverNames) {
-    if (entry.kind == kind) return entry.name;
-  }
-  throw std::invalid_argument(
-      detail::concat("[to_string] unknown SolverKind value ", static_cast<int>(kind)));
-}
+std::string to_string(SolverKind kind) { return name_of(kSolverNames, kind); }
 
 Solution solve_ode(const VelocityFn& velocity, const torch::Tensor& x0,
                    const SolveOptions& options) {

@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
+#include "flowinone/generative/run_config.h"
 #include "flowinone/io/safetensors.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 

@@ -3,11 +3,8 @@
 #include <cstdio>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/core/random.h"
-#include "flowinone/flows/flow.h"
+#include "flowinone/generative/data_spec.h"
 #include "flowinone/prompts/prompt_task.h"
-#include "flowinone/solvers/image_generation.h"
-#include "flowinone/train/data_spec.h"
 #include "flowinone/train/training_data.h"
 #include "flowinone/viz/image_grid.h"
 
@@ -31,36 +28,29 @@ torch::Tensor preview_inputs(const RunConfig& config) {
 
 }  // namespace
 
-Image preview_picture(torch::nn::Module& model, const RunConfig& config,
-                      const c10::Device& device) {
-  check_arg(is_image_data(config), "[preview] previews are pictures of image models");
+Image preview_picture(GenerativeModel& model) {
+  const RunConfig& config = model.config();
+  const ModelInfo info = model.describe();
+  check_arg(info.is_image, "[preview] previews are pictures of image models");
   torch::NoGradGuard no_grad;
   torch::Tensor labels;
   std::int64_t n = kColumns * kColumns;
-  if (config.num_classes > 0) {
-    const std::int64_t rows = std::min<std::int64_t>(config.num_classes, 10);
+  if (info.num_classes > 0) {
+    const std::int64_t rows = std::min<std::int64_t>(info.num_classes, 10);
     n = rows * kColumns;
     labels = torch::arange(rows, torch::kInt64).repeat_interleave(kColumns);
   }
-  if (auto* flow = dynamic_cast<Flow*>(&model)) {
-    at::Generator generator = make_generator(kPreviewSeed);
-    const torch::Tensor cond = labels.defined() ? labels.to(device) : torch::Tensor();
-    return image_grid(flow->sample(n, config.temperature, generator, cond), kColumns);
-  }
-  auto* velocity = dynamic_cast<VelocityModel*>(&model);
-  check_arg(velocity != nullptr, "[preview] the model is neither a velocity network nor a flow");
-  // A non-owning pointer: the solvers take shared pointers, the trainer owns the model.
-  const VelocityModelPtr shared(velocity, [](VelocityModel*) {});
-  ImageGenerationOptions options;
+  GenerationOptions options;
   options.solve.solver = SolverKind::kEuler;
   options.solve.num_steps = 20;
+  options.temperature = info.default_temperature;
   options.seed = kPreviewSeed;
-  if (is_image_pairs(config)) {
+  if (info.translates) {
     const torch::Tensor inputs = preview_inputs(config);
-    const torch::Tensor outputs = translate_images(shared, config, inputs, options, device);
+    const torch::Tensor outputs = model.translate(inputs, options).x;
     return image_grid(torch::cat({inputs, outputs.cpu()}), kColumns);
   }
-  return image_grid(generate_images(shared, config, n, labels, options, device), kColumns);
+  return image_grid(model.sample(n, labels, options).x, kColumns);
 }
 
 std::string preview_path(const std::string& dir, std::int64_t step) {

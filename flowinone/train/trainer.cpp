@@ -8,40 +8,30 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
-#include "flowinone/couplings/coupling.h"
-#include "flowinone/data/toy2d.h"
-#include "flowinone/flows/bijector.h"
-#include "flowinone/flows/flow.h"
+#include "flowinone/generative/model_dir.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/io/png.h"
-#include "flowinone/paths/path.h"
 #include "flowinone/train/adamw.h"
 #include "flowinone/train/checkpoint.h"
-#include "flowinone/train/data_spec.h"
 #include "flowinone/train/ema.h"
 #include "flowinone/train/lr_schedule.h"
-#include "flowinone/train/mixed_precision.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/train/preview.h"
-#include "flowinone/train/sharded_gradient.h"
 #include "flowinone/train/training_data.h"
+#include "flowinone/train/training_objective.h"
 
 namespace fi {
 
 struct Trainer::State {
   RunConfig config;
   c10::Device device;
-  std::shared_ptr<torch::nn::Module> model;  // the trained module: `velocity` or `flow`
-  VelocityModelPtr velocity;
-  FlowPtr flow;
+  GenerativeModelPtr model;  // the model being trained
   std::vector<torch::Tensor> parameters;
   std::unique_ptr<Adam> optimizer;
   std::unique_ptr<Ema> ema;
   LrSchedule schedule;
   at::Generator generator;
   std::unique_ptr<TrainingData> data;
-  std::unique_ptr<Toy2dDataset> source;  // 2D data: the source distribution; images: noise
-  std::unique_ptr<Coupling> coupling;
-  std::unique_ptr<ProbabilityPath> path;
+  std::unique_ptr<TrainingObjective> objective;
   std::int64_t step = 0;
   double learning_rate = 0;
   double grad_norm = 0;
@@ -56,44 +46,31 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
   State& s = *state_;
   // Model initialization draws from torch's global generator; data from our own.
   seed_global(static_cast<std::uint64_t>(config.seed));
-  s.model = build_any_model(config);
-  s.velocity = std::dynamic_pointer_cast<VelocityModel>(s.model);
-  s.flow = std::dynamic_pointer_cast<Flow>(s.model);
-  s.model->to(device);
-  s.model->train();
-  const std::int64_t world = distributed ? distributed->world_size() : 1;
-  s.data = make_training_data(config, config.batch_size * world);
-  if (s.flow) {
-    // ActNorm's data-dependent initialization, on a batch from a generator of its own so that the
-    // training draws are those of any other model with this seed.
-    at::Generator init = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0xac7e0a11ULL);
-    s.flow->set_dequantization_generator(init);  // image flows: the noise of that batch
-    const TrainingBatch batch =
-        s.data->initialization_batch(std::max<std::int64_t>(config.batch_size, 512), init);
-    s.flow->initialize(batch.x1.to(device),
-                       batch.labels.defined() ? batch.labels.to(device) : torch::Tensor());
-  }
-  s.parameters = s.model->parameters();
+  s.model = build_generative_model(config);
+  torch::nn::Module& module = s.model->module();
+  module.to(device);
+  module.train();
+  const bool parallel = distributed && distributed->world_size() > 1;
+  const RankRows rows{parallel ? distributed->rank() : 0, parallel ? distributed->world_size() : 1,
+                      config.batch_size};
+  s.data = make_training_data(config, rows.global());
+  s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
+  s.parameters = module.parameters();
+  // The objective initializes what it must from data (a flow's ActNorm) before the EMA copies
+  // the weights.
+  s.objective = make_training_objective(
+      *s.model, ObjectiveContext{config, device, s.data.get(), s.generator, rows, s.parameters});
   s.optimizer = std::make_unique<Adam>(
       s.parameters, AdamOptions{config.beta1, config.beta2, 1e-8, config.weight_decay,
                                 config.optimizer == "adamw"});
   s.ema = std::make_unique<Ema>(s.parameters, config.ema_decay);
   s.schedule = LrSchedule{config.lr, config.warmup_steps, config.steps,
                           config.lr_schedule == "cosine", config.min_lr_ratio};
-  s.generator = make_generator(static_cast<std::uint64_t>(config.seed) ^ 0x5eedda7aULL);
-  // Image flows dequantize with noise from the training generator, whose state the checkpoint
-  // holds, so that a resumed run draws the noise an uninterrupted one would.
-  if (s.flow) s.flow->set_dequantization_generator(s.generator);
-  if (!is_image_data(config)) s.source = make_toy2d(config.source);
-  CouplingOptions coupling_options;
-  coupling_options.reg = config.reg;
-  s.coupling = make_coupling(parse_coupling(config.coupling), coupling_options);
-  s.path = make_path(parse_path(config.path), config.sigma);
-  if (distributed && distributed->world_size() > 1) {
+  if (parallel) {
     // Same seed, same weights already; the broadcast makes it a guarantee, not a coincidence.
     std::vector<torch::Tensor> replicated;
-    for (const auto& p : s.model->parameters()) replicated.push_back(p.detach());
-    for (const auto& b : s.model->buffers()) replicated.push_back(b.detach());
+    for (const auto& p : module.parameters()) replicated.push_back(p.detach());
+    for (const auto& b : module.buffers()) replicated.push_back(b.detach());
     distributed->broadcast(replicated, 0);
     s.ema = std::make_unique<Ema>(s.parameters, config.ema_decay);
     s.reducer = std::make_unique<GradientReducer>(s.parameters, distributed, reducer);
@@ -103,29 +80,6 @@ Trainer::Trainer(const RunConfig& config, const c10::Device& device,
 
 Trainer::~Trainer() = default;
 
-struct Trainer::VelocityBatch {
-  torch::Tensor xt, t, ut;  // the model's input and time, the path's target velocity
-  Conditioning cond;
-};
-
-namespace {
-
-// This rank's rows of a global batch: rows [rank * local, (rank + 1) * local).
-torch::Tensor local_rows(const torch::Tensor& global, std::int64_t rank, std::int64_t local) {
-  return global.narrow(0, rank * local, local);
-}
-
-// The global batch with this rank's rows replaced by `rows`; the other rows are placeholders
-// that only keep the shapes (and so the generator's draws) those of the global batch.
-torch::Tensor with_local_rows(const torch::Tensor& global, const torch::Tensor& rows,
-                              std::int64_t rank) {
-  torch::Tensor merged = global.clone();
-  merged.narrow(0, rank * rows.size(0), rows.size(0)).copy_(rows);
-  return merged;
-}
-
-}  // namespace
-
 torch::Tensor Trainer::step() {
   State& s = *state_;
   s.optimizer->zero_grad();
@@ -134,131 +88,16 @@ torch::Tensor Trainer::step() {
   const std::int64_t accum = s.config.accum;
   torch::Tensor total;
   for (std::int64_t micro = 0; micro < accum; ++micro) {
-    torch::Tensor loss;
-    if (s.config.shards > 1) {
-      const VelocityBatch batch = velocity_batch();
-      loss = accumulate_sharded_gradients(
-          s.parameters, batch.xt.size(0), s.config.shards, s.device.is_cpu(),
-          [&](std::int64_t begin, std::int64_t count) {
-            return velocity_loss(batch, begin, count);
-          },
-          1.0 / static_cast<double>(accum));
-    } else {
-      loss = batch_loss();
-      if (s.reducer && micro == accum - 1) s.reducer->prepare_for_backward();
-      (accum > 1 ? loss / static_cast<double>(accum) : loss).backward();
-    }
-    total = micro == 0 ? loss.detach() : total + loss.detach();
+    MicroStep context{s.step, accum, nullptr};
+    if (s.reducer && micro == accum - 1)
+      context.before_backward = [&] { s.reducer->prepare_for_backward(); };
+    const torch::Tensor loss = s.objective->accumulate_gradient(context);
+    total = micro == 0 ? loss : total + loss;
   }
-  // Every rank now holds the mean gradient. Shards fill .grad without the reducer's hooks, so
-  // finish() reduces all of it after the last shard (no overlap with the backward passes).
+  // Every rank now holds the mean gradient. Gradients filled without the reducer's hooks (shards)
+  // are reduced here, after the last backward pass.
   if (s.reducer) s.reducer->finish();
   return optimizer_step(accum > 1 ? total / static_cast<double>(accum) : total);
-}
-
-namespace {
-
-// Replaces the rows where `drop` is true by `null_value`, for guidance's unconditional half.
-torch::Tensor dropped(const torch::Tensor& values, const torch::Tensor& drop, double null_value) {
-  torch::Tensor mask = drop;
-  while (mask.dim() < values.dim()) mask = mask.unsqueeze(-1);
-  return torch::where(mask.to(values.device()), torch::full({}, null_value, values.options()),
-                      values);
-}
-
-}  // namespace
-
-torch::Tensor Trainer::batch_loss() {
-  State& s = *state_;
-  if (!s.flow) {
-    const VelocityBatch batch = velocity_batch();
-    return velocity_loss(batch, 0, batch.xt.size(0));
-  }
-  const std::int64_t batch = s.config.batch_size;
-  const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
-  const std::int64_t global = batch * (s.distributed ? s.distributed->world_size() : 1);
-  const TrainingBatch data = s.data->next(global, s.generator);
-  // A class-conditional flow sees every label: it has no null class to drop them to.
-  const torch::Tensor labels =
-      data.labels.defined() ? local_rows(data.labels.to(s.device), rank, batch) : torch::Tensor();
-  return flow_loss(local_rows(data.x1.to(s.device), rank, batch), labels);
-}
-
-Trainer::VelocityBatch Trainer::velocity_batch() {
-  State& s = *state_;
-  const std::int64_t batch = s.config.batch_size;
-  // Every rank draws the whole global batch, in the single-process order, and keeps its rows.
-  const std::int64_t rank = s.distributed ? s.distributed->rank() : 0;
-  const std::int64_t global = batch * (s.distributed ? s.distributed->world_size() : 1);
-  // Target before source: the order GCC gave the two draws when they were arguments of one call,
-  // kept so that seeds from before data parallelism give the same runs.
-  TrainingBatch data = s.data->next(global, s.generator);
-  const torch::Tensor x1 = data.x1.to(s.device);
-  torch::Tensor x0;
-  if (data.x0.defined()) {
-    x0 = data.x0.to(s.device);
-    if (s.config.source_noise > 0) {
-      // Drawn only when asked for, so that runs without it keep their random streams.
-      x0 = x0 + s.config.source_noise * path_noise(data.x0, s.generator).to(s.device);
-    }
-  } else if (s.source) {
-    x0 = s.source->sample(global, s.generator).to(s.device);
-  } else {
-    x0 = torch::randn(data.x1.sizes(), s.generator).to(s.device);
-  }
-  // Guidance: a share of the labels become the null class (-1), and of the condition images
-  // all zeros (a flat mid-gray no prompt is drawn as); drawn for the global batch.
-  Conditioning cond;
-  if (data.labels.defined()) {
-    torch::Tensor labels = data.labels;
-    if (s.config.label_dropout > 0)
-      labels = dropped(labels, torch::rand({global}, s.generator) < s.config.label_dropout, -1);
-    cond.labels = local_rows(labels.to(s.device), rank, batch);
-  }
-  if (data.condition.defined()) {
-    torch::Tensor image = data.condition;
-    if (s.config.input_dropout > 0)
-      image = dropped(image, torch::rand({global}, s.generator) < s.config.input_dropout, 0.0);
-    cond.image = local_rows(image.to(s.device), rank, batch);
-  }
-  const CoupledPairs pairs = s.coupling->pair(
-      local_rows(x0, rank, batch), local_rows(x1, rank, batch), torch::Tensor(), s.generator);
-  const torch::Tensor t = sample_times(global, s.generator, s.device, s.config.time_skew);
-  PathSample sample;
-  if (!s.distributed) {
-    sample = s.path->sample(pairs.x0, pairs.x1, t, s.generator);
-  } else {
-    // The path's noise, too, is drawn for the global batch.
-    const PathSample whole = s.path->sample(with_local_rows(x0, pairs.x0, rank),
-                                            with_local_rows(x1, pairs.x1, rank), t, s.generator);
-    sample = PathSample{local_rows(whole.t, rank, batch), local_rows(whole.xt, rank, batch),
-                        local_rows(whole.ut, rank, batch)};
-  }
-  return VelocityBatch{sample.xt, sample.t, sample.ut, cond};
-}
-
-torch::Tensor Trainer::velocity_loss(const VelocityBatch& batch, std::int64_t begin,
-                                     std::int64_t count) {
-  State& s = *state_;
-  auto rows = [&](const torch::Tensor& x) { return x.defined() ? x.narrow(0, begin, count) : x; };
-  const Conditioning cond{rows(batch.cond.labels), rows(batch.cond.image)};
-  torch::Tensor velocity;
-  {
-    // Autocast is thread-local: set here, on the thread that runs this shard.
-    AutocastScope autocast(s.device, s.config.precision);
-    velocity = cond.empty() ? s.velocity->forward(rows(batch.xt), rows(batch.t))
-                            : s.velocity->forward(rows(batch.xt), rows(batch.t), cond);
-  }
-  return (velocity.to(torch::kFloat32) - rows(batch.ut)).pow(2).mean();
-}
-
-torch::Tensor Trainer::flow_loss(const torch::Tensor& x, const torch::Tensor& labels) {
-  State& s = *state_;
-  try {
-    return -s.flow->log_prob(x, labels).mean();
-  } catch (const NonFiniteError& error) {
-    throw std::runtime_error(std::string(error.what()) + " at step " + std::to_string(s.step + 1));
-  }
 }
 
 torch::Tensor Trainer::optimizer_step(const torch::Tensor& loss) {
@@ -281,7 +120,7 @@ double Trainer::communication_seconds() const {
 NamedTensors Trainer::state() const {
   const State& s = *state_;
   NamedTensors tensors;
-  for (auto& [name, tensor] : model_tensors(*s.model))
+  for (auto& [name, tensor] : model_tensors(s.model->module()))
     tensors.emplace_back("model." + name, tensor);
   for (auto& item : s.optimizer->state("adam.")) tensors.push_back(item);
   for (auto& item : s.ema->state("ema.")) tensors.push_back(item);
@@ -295,7 +134,7 @@ NamedTensors Trainer::state() const {
 void Trainer::load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,
                          const std::string& source) {
   State& s = *state_;
-  load_model_tensors(*s.model, tensors, "model.", source);
+  load_model_tensors(s.model->module(), tensors, "model.", source);
   s.optimizer->load_state(tensors, "adam.");
   s.ema->load_state(tensors, "ema.");
   auto rng = tensors.find("rng.data");
@@ -317,26 +156,20 @@ void Trainer::load_state(const std::map<std::string, torch::Tensor>& tensors, st
   s.step = step;
 }
 
-VelocityModelPtr Trainer::averaged_model() const {
-  auto velocity = std::dynamic_pointer_cast<VelocityModel>(averaged_module());
-  if (!velocity)
-    throw std::logic_error("[Trainer::averaged_model] the model is not a velocity network");
-  return velocity;
-}
-
-std::shared_ptr<torch::nn::Module> Trainer::averaged_module() const {
-  std::shared_ptr<torch::nn::Module> averaged;
+GenerativeModelPtr Trainer::averaged_model() const {
+  GenerativeModelPtr averaged;
   {
     // Building draws initial weights from the global generator, which dropout also draws from.
     GlobalGeneratorRestorer restore;
-    averaged = build_any_model(state_->config);
+    averaged = build_generative_model(state_->config);
   }
-  state_->ema->copy_to(averaged->parameters());
+  torch::nn::Module& module = averaged->module();
+  state_->ema->copy_to(module.parameters());
   // Buffers (fixed Fourier frequencies, say) are not averaged: they are the training model's.
   torch::NoGradGuard no_grad;
-  auto source_buffers = state_->model->named_buffers();
-  for (auto& item : averaged->named_buffers()) item.value().copy_(source_buffers[item.key()]);
-  averaged->eval();
+  auto source_buffers = state_->model->module().named_buffers();
+  for (auto& item : module.named_buffers()) item.value().copy_(source_buffers[item.key()]);
+  module.eval();
   return averaged;
 }
 
@@ -427,7 +260,8 @@ TrainResult train_model(const RunConfig& config, const TrainOptions& options,
     if (!is_main) return;
     log.flush();
     save_checkpoint(options.out_dir, trainer.state(), config, trainer.steps_done());
-    save_model_dir(options.out_dir, *trainer.averaged_module(), config, trainer.steps_done());
+    save_model_dir(options.out_dir, trainer.averaged_model()->module(), config,
+                   trainer.steps_done());
   };
 
   TrainResult result;
@@ -486,10 +320,10 @@ TrainResult train_model(const RunConfig& config, const TrainOptions& options,
     }
     if (step % config.checkpoint_every == 0 && !last) write_checkpoint();
     if (is_main && config.sample_every > 0 && (step % config.sample_every == 0 || last)) {
-      std::shared_ptr<torch::nn::Module> averaged = trainer.averaged_module();
-      averaged->to(device);
+      const GenerativeModelPtr averaged = trainer.averaged_model();
+      averaged->module().to(device);
       ensure_directory(options.out_dir + "/samples");
-      write_png(preview_path(options.out_dir, step), preview_picture(*averaged, config, device));
+      write_png(preview_path(options.out_dir, step), preview_picture(*averaged));
     }
   }
   write_checkpoint();

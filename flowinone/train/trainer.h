@@ -1,22 +1,19 @@
-// Training of both model families with one loop, optimizer, EMA and checkpoint format.
+// Training of every model with one loop, optimizer, EMA and checkpoint format.
 //
-// Velocity networks (conditional flow matching): each step draws a batch of source points x0 and
-// target points x1, times t ~ U[0, 1), asks the path for (x_t, u_t), and minimizes the mean
-// squared error || v(x_t, t) - u_t ||^2.
-// Normalizing flows: each step draws target points x and minimizes the negative log-likelihood
-// -log p(x) in nats (ActNorm layers are first initialized on a batch of their own). A non-finite
-// log-density stops training with an error naming the layer and the step; the last checkpoint
-// on disk is left as it was.
-// Both use Adam(W), warm-up + cosine learning rate, gradient clipping and an EMA of the weights.
+// The loop minimizes the objective of the model's family (training_objective.h): flow matching's
+// regression of the velocity on the path's target, or a normalizing flow's negative
+// log-likelihood. A non-finite loss stops training with an error naming the step; the last
+// checkpoint on disk is left as it was. Every model uses Adam(W), warm-up + cosine learning rate,
+// gradient clipping and an EMA of the weights.
 //
 // Every random draw comes from one generator seeded by config.seed, and its state is part of the
 // checkpoint: a run resumed at step k ends with the same weights as one never stopped.
 // Checkpoints (DIR/checkpoint/state.safetensors) and the model files are written atomically every
 // checkpoint_every steps, at the end, and when should_stop() turns true.
 //
-// Shards (config.shards > 1, velocity networks): each micro-batch's rows are split into shards
-// whose forward and backward passes run concurrently on the CPU's threads (sharded_gradient.h);
-// the draws of a step all happen before, on the calling thread, so shards change no random stream.
+// Shards (config.shards > 1, flow matching): each micro-batch's rows are split into shards whose
+// forward and backward passes run concurrently on the CPU's threads (sharded_gradient.h); the
+// draws of a step all happen before, on the calling thread, so shards change no random stream.
 //
 // Data parallelism (a DistributedContext given): batch_size is per rank. Every rank draws the
 // whole global batch (batch_size x world_size) from the shared seeded generator and keeps its own
@@ -34,11 +31,11 @@
 #include <memory>
 #include <string>
 
+#include "flowinone/generative/generative_model.h"
+#include "flowinone/generative/run_config.h"
 #include "flowinone/io/safetensors.h"
-#include "flowinone/models/velocity_model.h"
 #include "flowinone/train/distributed.h"
 #include "flowinone/train/gradient_reducer.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 
@@ -98,18 +95,10 @@ class Trainer {
   NamedTensors state() const;
   void load_state(const std::map<std::string, torch::Tensor>& tensors, std::int64_t step,
                   const std::string& source);
-  /// A CPU copy of the model holding the EMA weights: the model to sample from.
-  std::shared_ptr<torch::nn::Module> averaged_module() const;
-  /// averaged_module() of a velocity network; throws std::logic_error for a flow.
-  VelocityModelPtr averaged_model() const;
+  /// A CPU copy of the model holding the EMA weights, in eval mode: the model to sample from.
+  GenerativeModelPtr averaged_model() const;
 
  private:
-  struct VelocityBatch;            // a velocity network's micro-batch: inputs and path targets
-  torch::Tensor batch_loss();      // one micro-batch's loss, with its graph
-  VelocityBatch velocity_batch();  // draws a micro-batch (every random draw of a step)
-  /// The mean squared error of rows [begin, begin + count); safe to call from several threads.
-  torch::Tensor velocity_loss(const VelocityBatch& batch, std::int64_t begin, std::int64_t count);
-  torch::Tensor flow_loss(const torch::Tensor& x, const torch::Tensor& labels);
   torch::Tensor optimizer_step(const torch::Tensor& loss);
   struct State;
   std::unique_ptr<State> state_;

@@ -5,8 +5,8 @@
 #include "flowinone/data/loader.h"
 #include "flowinone/data/paired_folder.h"
 #include "flowinone/data/toy2d.h"
+#include "flowinone/generative/data_spec.h"
 #include "flowinone/prompts/prompt_task.h"
-#include "flowinone/train/data_spec.h"
 
 namespace fi {
 

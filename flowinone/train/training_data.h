@@ -23,9 +23,9 @@
 
 #include "flowinone/data/fashion_mnist.h"
 #include "flowinone/data/image_dataset.h"
+#include "flowinone/generative/run_config.h"
 #include "flowinone/io/safetensors.h"
 #include "flowinone/prompts/item_source.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/viz/bitmap_font.h"
+#include "flowinone/fonts/bitmap_font.h"
 
 namespace fi {
 

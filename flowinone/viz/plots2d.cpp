@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/viz/bitmap_font.h"
+#include "flowinone/fonts/bitmap_font.h"
 #include "flowinone/viz/canvas.h"
 
 namespace fi {

@@ -13,12 +13,11 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/generative/guidance.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/models/unet.h"
-#include "flowinone/solvers/generate.h"
-#include "flowinone/solvers/guidance.h"
 #include "flowinone/train/adamw.h"
 #include "flowinone/train/distributed.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/train/trainer.h"
 
 namespace fi::cli {
@@ -71,18 +70,22 @@ nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device)
 nlohmann::json bench_sample2d(const BenchFlags& flags, const c10::Device& device) {
   RunConfig config = load_preset("checkerboard");
   seed_global(0);
-  VelocityModelPtr model = build_model(config);
-  model->to(device);
-  model->eval();
-  SolveOptions options;
-  options.solver = SolverKind::kEuler;
-  options.num_steps = 100;
+  const GenerativeModelPtr model = build_generative_model(config);
+  model->module().to(device);
+  model->module().eval();
   constexpr std::int64_t kPoints = 10000;
-  synchronize(device, generate(model, config, kPoints, 0, options, device).x);  // warm-up
+  auto generate = [&](std::uint64_t seed) {
+    GenerationOptions options;
+    options.solve.solver = SolverKind::kEuler;
+    options.solve.num_steps = 100;
+    options.seed = seed;
+    return model->sample(kPoints, torch::Tensor(), options).x;
+  };
+  synchronize(device, generate(0));  // warm-up
   std::vector<double> seconds;
   for (int r = 0; r < flags.repeats; ++r) {
     const auto start = Clock::now();
-    synchronize(device, generate(model, config, kPoints, r + 1, options, device).x);
+    synchronize(device, generate(static_cast<std::uint64_t>(r + 1)));
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   return {{"seconds", median(seconds)},
@@ -102,7 +105,7 @@ nlohmann::json bench_allreduce(const BenchFlags& flags, const c10::Device& devic
       DistributedContext::connect(distributed_options_from_env(env), device);
   RunConfig config = load_preset("checkerboard");
   std::int64_t numel = 0;
-  for (const auto& p : build_model(config)->parameters()) numel += p.numel();
+  for (const auto& p : build_velocity_network(config)->parameters()) numel += p.numel();
   torch::Tensor buffer = torch::ones({numel}, torch::TensorOptions().device(device));
   constexpr int kPerRepeat = 100;
   for (int i = 0; i < 20; ++i) context->all_reduce_sum(buffer);  // warm-up
@@ -113,7 +116,7 @@ nlohmann::json bench_allreduce(const BenchFlags& flags, const c10::Device& devic
     for (int i = 0; i < kPerRepeat; ++i) context->all_reduce_sum(buffer);
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count() / kPerRepeat);
   }
-  if (!context->is_main()) std::exit(0);  // rank 0 reports
+  if (!context->is_main()) return nlohmann::json();  // rank 0 reports
   return {{"seconds_per_allreduce", median(seconds)},
           {"numel", numel},
           {"bytes", numel * 4},
@@ -218,6 +221,7 @@ void run_bench(const BenchFlags& flags) {
                                 "' (valid: train2d, sample2d, allreduce, train-unet, "
                                 "sample-unet)");
   }
+  if (result.is_null()) return;  // a rank other than 0 of allreduce: rank 0 reports
   result["benchmark"] = flags.name;
   result["device"] = device.str();
   result["threads"] = at::get_num_threads();
@@ -239,7 +243,10 @@ Command add_bench_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
-  return {app, [flags] { run_bench(*flags); }};
+  return {app, [flags] {
+            run_bench(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

@@ -10,9 +10,9 @@
 #include "flowinone/eval/evaluate2d.h"
 #include "flowinone/eval/image_scores.h"
 #include "flowinone/eval/visprompt_bench.h"
-#include "flowinone/solvers/image_generation.h"
-#include "flowinone/train/data_spec.h"
-#include "flowinone/train/model_dir.h"
+#include "flowinone/generative/data_spec.h"
+#include "flowinone/generative/model_dir.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/train/training_data.h"
 #include "model_run_flags.h"
 
@@ -42,53 +42,40 @@ nlohmann::json scores_json(const ImageScores& scores) {
 }
 
 // Image models: FID and class accuracy with the classifier, beside baselines.
-void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c10::Device& device) {
-  const RunConfig& config = loaded.config;
+void run_eval_images(const EvalFlags& flags, GenerativeModel& model, const c10::Device& device) {
+  const RunConfig& config = model.config();
+  const ModelInfo info = model.describe();
   check_arg(!flags.classifier.empty(), "[eval] ", flags.run.model,
             " is an image model: give --classifier DIR (train one with `flowinone "
             "train-classifier --out DIR`)");
-  check_arg(!is_image_pairs(config), "[eval] ", flags.run.model,
+  check_arg(!info.translates, "[eval] ", flags.run.model,
             " translates pictures: score it with --bench visprompt");
   LoadedClassifier classifier = load_classifier(flags.classifier, device);
   const std::int64_t n = flags.run.n_given() ? flags.run.n : 10000;
   // Requested classes cycle through all classes, so every class gets n / classes samples.
   torch::Tensor labels;
-  if (config.num_classes > 0)
-    labels = torch::arange(n, torch::kInt64).remainder(config.num_classes);
+  if (info.num_classes > 0) labels = torch::arange(n, torch::kInt64).remainder(info.num_classes);
   const auto test = open_image_dataset(config, Split::kTest);
   const FeatureStatistics reference = reference_statistics(
       *classifier.model, first_examples(*test, test->size()).images.to(device));
 
-  ImageGenerationOptions options;
+  GenerationOptions options;
   options.solve = make_solve_options(flags.run.solver, config);
-  options.guidance = flags.cfg >= 0 ? flags.cfg : config.guidance;
+  options.guidance = flags.cfg >= 0 ? flags.cfg : info.default_guidance;
+  options.temperature = info.default_temperature;
   options.seed = static_cast<std::uint64_t>(flags.run.seed);
-  auto sample = [&](torch::nn::Module& model, std::int64_t* nfe) {
-    if (auto* flow = dynamic_cast<Flow*>(&model)) {
-      at::Generator generator = make_generator(options.seed);
-      torch::NoGradGuard no_grad;
-      // A class-conditional flow samples the requested classes too.
-      return flow->sample(n, config.temperature, generator,
-                          labels.defined() ? labels.to(device) : torch::Tensor());
-    }
-    const VelocityModelPtr velocity(dynamic_cast<VelocityModel*>(&model), [](VelocityModel*) {});
-    return generate_images(velocity, config, n, labels, options, device, nfe);
-  };
-  torch::nn::Module& model = loaded.flow ? static_cast<torch::nn::Module&>(*loaded.flow)
-                                         : static_cast<torch::nn::Module&>(*loaded.model);
   const auto start = std::chrono::steady_clock::now();
-  std::int64_t nfe = 0;
-  const torch::Tensor images = sample(model, &nfe);
+  const Generated images = model.sample(n, labels, options);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  nlohmann::json json = scores_json(score_images(*classifier.model, images, labels, reference));
+  nlohmann::json json = scores_json(score_images(*classifier.model, images.x, labels, reference));
   json["model"] = config.model;
   json["target"] = config.target;
   json["n"] = n;
   json["seconds"] = seconds;
   json["classifier_test_accuracy"] = classifier.test_accuracy;
-  if (!loaded.flow) {
-    add_solver_fields(json, options.solve, nfe);
+  if (info.integrates) {
+    add_solver_fields(json, options.solve, images.nfe);
     json["cfg"] = labels.defined() ? options.guidance : 1.0;
   }
   if (flags.baselines) {
@@ -98,16 +85,16 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
     baselines["gaussian_fit"] = scores_json(score_images(
         *classifier.model, gaussian_fit_samples(train_images, n, options.seed).to(device), labels,
         reference));
-    std::shared_ptr<torch::nn::Module> untrained;
+    GenerativeModelPtr untrained;
     {
       GlobalGeneratorRestorer restore;
       seed_global(static_cast<std::uint64_t>(config.seed));
-      untrained = build_any_model(config);
+      untrained = build_generative_model(config);
     }
-    untrained->to(device);
-    untrained->eval();
-    baselines["untrained"] = scores_json(
-        score_images(*classifier.model, sample(*untrained, nullptr), labels, reference));
+    untrained->module().to(device);
+    untrained->module().eval();
+    baselines["untrained"] = scores_json(score_images(
+        *classifier.model, untrained->sample(n, labels, options).x, labels, reference));
     // The floor: real training images against the test set, n of them.
     baselines["train_data"] = scores_json(
         score_images(*classifier.model,
@@ -120,9 +107,9 @@ void run_eval_images(const EvalFlags& flags, const LoadedModel& loaded, const c1
 
 // VP-Bench-mini: the model translates n pairs per task drawn from Fashion-MNIST's test items;
 // the judges score them (eval/visprompt_bench.h).
-void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& loaded,
+void run_visprompt_bench_command(const EvalFlags& flags, GenerativeModel& model,
                                  const c10::Device& device) {
-  const RunConfig& config = loaded.config;
+  const RunConfig& config = model.config();
   check_arg(flags.bench == "visprompt", "[--bench] unknown benchmark '", flags.bench,
             "' (valid: visprompt)");
   check_arg(data_kind(config) == DataKind::kVisPrompt, "[--bench visprompt] ", flags.run.model,
@@ -136,16 +123,18 @@ void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& load
   options.n = flags.run.n_given() ? flags.run.n : 200;
   options.seed = static_cast<std::uint64_t>(flags.run.seed);
   options.size = static_cast<int>(data_shape(config)[1]);
-  ImageGenerationOptions generation;
+  GenerationOptions generation;
   generation.solve = make_solve_options(flags.run.solver, config);
-  generation.guidance = flags.cfg >= 0 ? flags.cfg : config.guidance;
+  generation.guidance = flags.cfg >= 0 ? flags.cfg : model.describe().default_guidance;
   generation.seed = static_cast<std::uint64_t>(flags.run.seed);
   std::int64_t nfe = 0;
   const TranslateFn translate =
       flags.oracle
           ? oracle_translate(*items)
           : TranslateFn([&](const torch::Tensor& inputs, const std::vector<PromptTaskInfo>&) {
-              return translate_images(loaded.model, config, inputs, generation, device, &nfe).cpu();
+              const Generated outputs = model.translate(inputs, generation);
+              nfe = outputs.nfe;
+              return outputs.x.cpu();
             });
   const VisPromptBenchResult result =
       run_visprompt_bench(*items, translate, options, classifier.model.get());
@@ -163,39 +152,28 @@ void run_visprompt_bench_command(const EvalFlags& flags, const LoadedModel& load
 void run_eval(const EvalFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
+  GenerativeModel& model = *loaded.model;
+  const ModelInfo info = model.describe();
   check_arg(!flags.oracle || !flags.bench.empty(), "[--oracle] is an option of --bench");
-  if (!flags.bench.empty()) return run_visprompt_bench_command(flags, loaded, device);
-  if (is_image_data(loaded.config)) return run_eval_images(flags, loaded, device);
+  if (!flags.bench.empty()) return run_visprompt_bench_command(flags, model, device);
+  if (info.is_image) return run_eval_images(flags, model, device);
   check_arg(flags.classifier.empty() && flags.cfg < 0 && !flags.baselines, "[eval] --classifier, ",
             "--cfg and --baselines are for image models");
   Eval2dOptions options;
   options.n = flags.run.n;
   options.seed = static_cast<std::uint64_t>(flags.run.seed);
   options.solve = make_solve_options(flags.run.solver, loaded.config);
-  Eval2dResult result;
-  if (loaded.flow) {
-    const auto start = std::chrono::steady_clock::now();
-    at::Generator generator = make_generator(options.seed);
-    const torch::Tensor samples =
-        loaded.flow->sample(options.n, loaded.config.temperature, generator);
-    result = score_2d_samples(samples, loaded.config, options);
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } else {
-    result = evaluate_2d(loaded.model, loaded.config, options, device);
-  }
+  options.temperature = info.default_temperature;
+  const Eval2dResult result = evaluate_2d(model, options);
 
   nlohmann::json json;
   if (result.in_square_fraction) json["in_square_fraction"] = *result.in_square_fraction;
   if (result.square_balance) json["square_balance"] = *result.square_balance;
   json["w2"] = result.w2;
   json["model"] = loaded.config.model;
-  if (loaded.flow) {
-    json["temperature"] = loaded.config.temperature;
-  } else {
-    json["path_energy"] = result.path_energy;
-    add_solver_fields(json, options.solve, result.nfe);
-  }
+  if (info.temperature) json["temperature"] = options.temperature;
+  if (result.path_energy) json["path_energy"] = *result.path_energy;
+  if (info.integrates) add_solver_fields(json, options.solve, result.nfe);
   json["n"] = flags.run.n;
   json["seconds"] = result.seconds;
   json["target"] = loaded.config.target;
@@ -223,7 +201,10 @@ Command add_eval_command(CLI::App& parent) {
   app->add_flag("--baselines", flags->baselines,
                 "image models: also score a Gaussian fitted to the pixels, an untrained model and "
                 "real training images");
-  return {app, [flags] { run_eval(*flags); }};
+  return {app, [flags] {
+            run_eval(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

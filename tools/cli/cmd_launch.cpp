@@ -80,7 +80,7 @@ int exit_code_of(int status) {
   return 1;
 }
 
-void run_launch(const LaunchFlags& flags) {
+int run_launch(const LaunchFlags& flags) {
   check_arg(!flags.command.empty(),
             "[launch] give the command to run after --, e.g. "
             "`flowinone launch --nproc 2 -- train --preset checkerboard "
@@ -170,7 +170,7 @@ void run_launch(const LaunchFlags& flags) {
   }
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (result != 0) std::exit(result);
+  return result;
 }
 
 }  // namespace
@@ -196,7 +196,7 @@ Command add_launch_command(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app->add_option("command", flags->command, "the flowinone command each rank runs, after --");
-  return {app, [flags] { run_launch(*flags); }};
+  return {app, [flags] { return run_launch(*flags); }};
 }
 
 }  // namespace fi::cli

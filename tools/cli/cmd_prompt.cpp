@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "flowinone/core/errors.h"
@@ -23,6 +24,7 @@ struct PromptFlags {
   std::string out;
   std::string answer;
   std::string data_dir = kFashionMnistDir;
+  bool json = false;
 };
 
 void run_prompt(const PromptFlags& flags) {
@@ -62,6 +64,15 @@ void run_prompt(const PromptFlags& flags) {
   std::cerr << "wrote " << flags.out << " (" << to_string(task) << ", " << flags.size << "x"
             << flags.size << (written_text.empty() ? "" : ", \"" + written_text + "\"") << ")"
             << (flags.answer.empty() ? "" : " and " + flags.answer) << "\n";
+  if (flags.json) {
+    nlohmann::json json = {{"out", flags.out},
+                           {"task", to_string(task)},
+                           {"seed", flags.seed},
+                           {"size", flags.size},
+                           {"text", written_text}};
+    if (!flags.answer.empty()) json["answer"] = flags.answer;
+    std::cout << json.dump() << std::endl;
+  }
 }
 
 }  // namespace
@@ -79,7 +90,11 @@ Command add_prompt_command(CLI::App& parent) {
   app->add_option("--out", flags->out, "PNG file for the prompt")->required();
   app->add_option("--answer", flags->answer, "PNG file for the example's ground-truth output");
   app->add_option("--data", flags->data_dir, "Fashion-MNIST directory")->capture_default_str();
-  return {app, [flags] { run_prompt(*flags); }};
+  app->add_flag("--json", flags->json, "print one JSON object as the last line");
+  return {app, [flags] {
+            run_prompt(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

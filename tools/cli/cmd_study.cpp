@@ -116,7 +116,10 @@ Command add_study_command(CLI::App& parent) {
                   "samples per W2 estimate and path energy")
       ->check(CLI::Range(2, 20000));
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
-  return {app, [flags] { run_study(*flags); }};
+  return {app, [flags] {
+            run_study(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

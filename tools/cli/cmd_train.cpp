@@ -67,7 +67,7 @@ RunConfig resolve_config(const TrainFlags& flags) {
   return config;
 }
 
-void run_train(const TrainFlags& flags) {
+int run_train(const TrainFlags& flags) {
   const RunConfig config = resolve_config(flags);
   const bool has_model = std::filesystem::exists(flags.out + "/model.safetensors");
   check_arg(!has_model || flags.resume || flags.force, "[--out] ", flags.out,
@@ -130,7 +130,7 @@ void run_train(const TrainFlags& flags) {
     }
     std::cout << json.dump() << std::endl;
   }
-  if (result.stopped_early) std::exit(130);  // the conventional status after SIGINT
+  return result.stopped_early ? 130 : 0;  // 130: the conventional status after SIGINT
 }
 
 }  // namespace
@@ -159,7 +159,7 @@ Command add_train_command(CLI::App& parent) {
                   "gradient all-reduce bucket size in MB (distributed runs)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  return {app, [flags] { run_train(*flags); }};
+  return {app, [flags] { return run_train(*flags); }};
 }
 
 }  // namespace fi::cli

@@ -66,7 +66,7 @@ Command add_train_classifier_command(CLI::App& parent) {
   app->add_option("--epochs", flags->train.epochs, "passes over the training set")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app->add_option("--batch", flags->train.batch_size, "batch size")
+  app->add_option("--batch-size", flags->train.batch_size, "batch size")
       ->check(CLI::Range(2, 65536))
       ->capture_default_str();
   app->add_option("--lr", flags->train.learning_rate, "peak learning rate (AdamW, one-cycle)")
@@ -77,7 +77,10 @@ Command add_train_classifier_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
-  return {app, [flags] { run_train_classifier(*flags); }};
+  return {app, [flags] {
+            run_train_classifier(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

@@ -2,8 +2,10 @@
 // to the model's output pictures. Inputs must already have the model's size and channels: a
 // picture that does not is refused rather than silently resized, since the prompt's geometry
 // (box positions, arrow lengths) is part of its meaning.
+#include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "flowinone/core/atomic_file.h"
@@ -11,10 +13,8 @@
 #include "flowinone/core/runtime.h"
 #include "flowinone/data/image_files.h"
 #include "flowinone/data/image_transforms.h"
+#include "flowinone/generative/model_dir.h"
 #include "flowinone/io/png.h"
-#include "flowinone/solvers/image_generation.h"
-#include "flowinone/train/data_spec.h"
-#include "flowinone/train/model_dir.h"
 #include "model_run_flags.h"
 
 namespace fi::cli {
@@ -24,13 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct TranslateFlags {
-  std::string model;
+  ModelRunFlags run;                // --n is not used: every input is translated once
   std::vector<std::string> inputs;  // files, or folders of pictures
   std::string out;                  // a .png for one input, else a folder
-  SolverFlags solver;
-  double cfg = -1;  // < 0: the model's guidance
-  std::int64_t seed = 1;
-  std::string device = "auto";
+  double cfg = -1;                  // < 0: the model's guidance
+  bool json = false;
 };
 
 std::vector<std::string> input_files(const std::vector<std::string>& inputs) {
@@ -49,13 +47,13 @@ std::vector<std::string> input_files(const std::vector<std::string>& inputs) {
 }
 
 void run_translate(const TranslateFlags& flags) {
-  const c10::Device device = parse_device(flags.device);
-  LoadedModel loaded = load_model_dir(flags.model, device);
-  const RunConfig& config = loaded.config;
-  check_arg(loaded.model && is_image_pairs(config), "[translate] ", flags.model,
-            " does not translate pictures (it was trained on ", config.target,
+  LoadedModel loaded = load_model_dir(flags.run.model, parse_device(flags.run.device));
+  GenerativeModel& model = *loaded.model;
+  const ModelInfo info = model.describe();
+  check_arg(info.translates, "[translate] ", flags.run.model,
+            " does not translate pictures (it was trained on ", loaded.config.target,
             "); train one on image pairs, e.g. --preset visprompt");
-  const std::vector<std::int64_t> shape = data_shape(config);
+  const std::vector<std::int64_t>& shape = info.data_shape;
   const std::vector<std::string> files = input_files(flags.inputs);
   const bool one = files.size() == 1 && !fs::is_directory(flags.out);
   if (one) {
@@ -71,22 +69,35 @@ void run_translate(const TranslateFlags& flags) {
               " channel(s)");
     pictures.push_back(image_to_tensor(image));
   }
-  ImageGenerationOptions options;
-  options.solve = make_solve_options(flags.solver, config);
-  options.guidance = flags.cfg >= 0 ? flags.cfg : config.guidance;
-  options.seed = static_cast<std::uint64_t>(flags.seed);
-  std::int64_t nfe = 0;
-  const torch::Tensor outputs =
-      translate_images(loaded.model, config, torch::stack(pictures), options, device, &nfe).cpu();
+  GenerationOptions options;
+  options.solve = make_solve_options(flags.run.solver, loaded.config);
+  options.guidance = flags.cfg >= 0 ? flags.cfg : info.default_guidance;
+  options.seed = static_cast<std::uint64_t>(flags.run.seed);
+  const auto start = std::chrono::steady_clock::now();
+  const Generated outputs = model.translate(torch::stack(pictures), options);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const torch::Tensor pixels = outputs.x.cpu();
   if (!one) ensure_directory(flags.out);
+  nlohmann::json written = nlohmann::json::array();
   for (std::size_t i = 0; i < files.size(); ++i) {
     const std::string path =
         one ? flags.out : flags.out + "/" + fs::path(files[i]).stem().string() + ".png";
-    write_png(path, tensor_to_image(outputs[static_cast<std::int64_t>(i)]),
-              {{"flowinone", "translate model=" + flags.model + " input=" + files[i]}});
+    write_png(path, tensor_to_image(pixels[static_cast<std::int64_t>(i)]),
+              {{"flowinone", "translate model=" + flags.run.model + " input=" + files[i]}});
+    written.push_back(path);
   }
-  std::cerr << "wrote " << files.size() << " picture(s) to " << flags.out << " (" << nfe
-            << " function evaluations each, mode " << pairing_mode(config) << ")\n";
+  std::cerr << "wrote " << files.size() << " picture(s) to " << flags.out << " (" << outputs.nfe
+            << " function evaluations each, mode " << info.pairing_mode << ")\n";
+  if (flags.json) {
+    nlohmann::json json = {{"outputs", written},
+                           {"model", flags.run.model},
+                           {"mode", info.pairing_mode},
+                           {"seconds", seconds},
+                           {"cfg", options.guidance}};
+    add_solver_fields(json, options.solve, outputs.nfe);
+    std::cout << json.dump() << std::endl;
+  }
 }
 
 }  // namespace
@@ -95,16 +106,17 @@ Command add_translate_command(CLI::App& parent) {
   auto flags = std::make_shared<TranslateFlags>();
   CLI::App* app =
       parent.add_subcommand("translate", "carry input pictures to a pairs model's outputs");
-  app->add_option("--model", flags->model, "model directory (trained on image pairs)")->required();
+  add_model_run_flags(*app, flags->run, "");
   app->add_option("--input", flags->inputs, "input pictures (PNG/JPEG) or folders of them")
       ->required();
   app->add_option("--out", flags->out, "output .png for one input, else a folder")->required();
-  add_solver_flags(*app, flags->solver);
   app->add_option("--cfg", flags->cfg, "guidance weight on the input (default: the model's)")
       ->check(CLI::Range(0.0, 100.0));
-  app->add_option("--seed", flags->seed, "seed of the noise")->check(CLI::NonNegativeNumber);
-  app->add_option("--device", flags->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  return {app, [flags] { run_translate(*flags); }};
+  app->add_flag("--json", flags->json, "print one JSON object as the last line");
+  return {app, [flags] {
+            run_translate(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

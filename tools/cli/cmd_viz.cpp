@@ -1,15 +1,16 @@
 // flowinone viz: pictures of a trained 2D model: densities, trajectories, the vector field over
 // time, and an animation of particles flowing from the source to the data.
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/generative/generate.h"
+#include "flowinone/generative/model_dir.h"
 #include "flowinone/io/gif.h"
 #include "flowinone/io/png.h"
-#include "flowinone/solvers/generate.h"
-#include "flowinone/train/model_dir.h"
 #include "flowinone/viz/plots2d.h"
 #include "model_run_flags.h"
 
@@ -22,6 +23,7 @@ struct VizFlags {
   std::string out;
   std::int64_t particles = 300;
   std::int64_t frames = 60;
+  bool json = false;
 };
 
 std::string fixed2(double value) {
@@ -33,18 +35,28 @@ std::string fixed2(double value) {
 void run_viz(const VizFlags& flags) {
   const c10::Device device = parse_device(flags.run.device);
   LoadedModel loaded = load_model_dir(flags.run.model, device);
-  check_arg(loaded.model != nullptr, "[--model] ", flags.run.model, " holds a normalizing flow (",
+  GenerativeModel& model = *loaded.model;
+  const ModelInfo info = model.describe();
+  // Checked before anything is drawn: sampling an image model here would take hours.
+  check_arg(!info.is_image, "[--model] ", flags.run.model,
+            " is an image model; viz draws 2D models (use `sample` for pictures)");
+  check_arg(info.integrates, "[--model] ", flags.run.model, " holds a normalizing flow (",
             loaded.config.model,
             "); viz draws the trajectories and velocity field of a "
             "flow-matching model: use `sample` and `likelihood` for flows");
   ensure_directory(flags.out);
   const std::uint64_t seed = static_cast<std::uint64_t>(flags.run.seed);
-  const VelocityFn velocity = model_velocity(loaded.model);
+  const VelocityFn velocity = model.velocity_field();
+  auto generate = [&](std::int64_t n, const SolveOptions& solve) {
+    GenerationOptions options;
+    options.solve = solve;
+    options.seed = seed;
+    return model.sample(n, torch::Tensor(), options);
+  };
 
   // Densities of model samples, data and source.
-  SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
-  const Solution samples =
-      generate(loaded.model, loaded.config, flags.run.n, seed, options, device);
+  const SolveOptions options = make_solve_options(flags.run.solver, loaded.config);
+  const Generated samples = generate(flags.run.n, options);
   write_png(flags.out + "/density.png",
             side_by_side({density_image(sample_source(loaded.config, flags.run.n, seed, device)),
                           density_image(samples.x),
@@ -55,8 +67,7 @@ void run_viz(const VizFlags& flags) {
   SolveOptions recorded = options;
   if (recorded.solver == SolverKind::kDopri5) recorded.solver = SolverKind::kRk4;
   recorded.record_trajectory = true;
-  const Solution paths =
-      generate(loaded.model, loaded.config, flags.particles, seed, recorded, device);
+  const Generated paths = generate(flags.particles, recorded);
   write_png(flags.out + "/trajectories.png", trajectories_image(paths.trajectory));
 
   // The vector field at five times.
@@ -73,14 +84,19 @@ void run_viz(const VizFlags& flags) {
   animation.solver = SolverKind::kEuler;
   animation.num_steps = static_cast<int>(flags.frames);
   animation.record_trajectory = true;
-  const Solution flow =
-      generate(loaded.model, loaded.config, std::min<std::int64_t>(flags.run.n, 3000), seed,
-               animation, device);
+  const Generated flow = generate(std::min<std::int64_t>(flags.run.n, 3000), animation);
   write_gif(flags.out + "/flow.gif",
             flow_frames(flow.trajectory, flow.times, PlotOptions{4.5, 360}), 6);
 
+  const std::vector<std::string> pictures = {"density.png", "trajectories.png", "vector_field.png",
+                                             "flow.gif"};
   std::cerr << "wrote density.png, trajectories.png, vector_field.png and flow.gif to " << flags.out
             << "\n";
+  if (flags.json) {
+    nlohmann::json json = {{"out", flags.out}, {"model", flags.run.model}, {"pictures", pictures}};
+    add_solver_fields(json, options, samples.nfe);
+    std::cout << json.dump() << std::endl;
+  }
 }
 
 }  // namespace
@@ -96,7 +112,11 @@ Command add_viz_command(CLI::App& parent) {
       ->check(CLI::Range(std::int64_t{2}, std::int64_t{1000}))
       ->capture_default_str();
   add_model_run_flags(*app, flags->run, "samples in the density pictures");
-  return {app, [flags] { run_viz(*flags); }};
+  app->add_flag("--json", flags->json, "print one JSON object as the last line");
+  return {app, [flags] {
+            run_viz(*flags);
+            return 0;
+          }};
 }
 
 }  // namespace fi::cli

@@ -1,5 +1,6 @@
 // The subcommands of the flowinone program. Each add_*_command declares its flags in one table
-// (CLI11 options filling an options struct) and returns the function that runs it after parsing.
+// (CLI11 options filling an options struct) and returns the function that runs it after parsing;
+// that function returns the exit status, which main() alone turns into the process's exit.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,7 +11,7 @@ namespace fi::cli {
 
 struct Command {
   CLI::App* app = nullptr;
-  std::function<void()> run;
+  std::function<int()> run;  // the exit status (0 success)
 };
 
 Command add_train_command(CLI::App& parent);

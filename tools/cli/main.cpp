@@ -73,7 +73,7 @@ int run(int argc, char** argv) {
   }
   fi::set_num_threads(num_threads);
   for (const auto& command : commands) {
-    if (command.app->parsed()) command.run();
+    if (command.app->parsed()) return command.run();
   }
   return 0;
 }

@@ -17,9 +17,11 @@ void add_solver_flags(CLI::App& command, SolverFlags& flags) {
 
 void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help) {
   command.add_option("--model", flags.model, "model directory")->required();
-  flags.n_option = command.add_option("--n", flags.n, n_help);
-  flags.n_option->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
-      ->capture_default_str();
+  if (!n_help.empty()) {  // commands that take no count (translate) pass no help
+    flags.n_option = command.add_option("--n", flags.n, n_help);
+    flags.n_option->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000}))
+        ->capture_default_str();
+  }
   add_solver_flags(command, flags.solver);
   command.add_option("--seed", flags.seed, "seed of the source draws")
       ->check(CLI::NonNegativeNumber)

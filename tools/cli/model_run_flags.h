@@ -1,4 +1,5 @@
-// Flags shared by the commands that run a trained model (sample, eval, viz): --model, --n, --seed,
+// Flags shared by the commands that run a trained model (sample, eval, viz, likelihood, translate):
+// --model, --n, --seed,
 // --device, and the solver's --solver, --steps, --rtol, --atol with the rule that fills what the
 // user left out from the model's own sampling defaults.
 #pragma once
@@ -8,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "flowinone/generative/run_config.h"
 #include "flowinone/solvers/ode.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi::cli {
 
@@ -33,7 +34,8 @@ struct ModelRunFlags {
 /// Declares --solver, --steps, --rtol and --atol.
 void add_solver_flags(CLI::App& command, SolverFlags& flags);
 
-/// Declares --model, --n (described by `n_help`), the solver flags, --seed and --device.
+/// Declares --model, --n (described by `n_help`; none when it is empty), the solver flags, --seed
+/// and --device.
 void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help);
 
 /// SolveOptions from the flags, defaulting to the configuration's sample_solver/sample_steps.

@@ -6,14 +6,22 @@
 
 #include <cstdint>
 
+#include "flowinone/generative/run_config.h"
 #include "flowinone/models/velocity_model.h"
 #include "flowinone/solvers/ode.h"
-#include "flowinone/train/run_config.h"
 
 namespace fi {
 
 /// The model as a solver callback: v(x, t) with t broadcast to (B), evaluated without gradients.
 VelocityFn model_velocity(const VelocityModelPtr& model);
+
+/// The model as a solver callback that autograd can differentiate: v(x, t) with t broadcast to
+/// (B) in x's dtype, evaluated with gradients enabled whatever the caller's grad mode.
+VelocityFn differentiable_model_velocity(const VelocityModelPtr& model);
+
+/// Throws std::invalid_argument unless the configuration's source is the standard Gaussian: the
+/// likelihood needs p0 in closed form.
+void check_likelihood_source(const RunConfig& config);
 
 /// n points of the configuration's source distribution, drawn with `seed`, on `device`: 2D
 /// points, or standard normal images (n, C, H, W). Throws std::invalid_argument for a bridge

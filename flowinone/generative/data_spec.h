@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "flowinone/train/run_config.h"
+#include "flowinone/generative/run_config.h"
 
 namespace fi {
 

@@ -1,4 +1,4 @@
-#include "flowinone/train/model_dir.h"
+#include "flowinone/generative/model_dir.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -7,84 +7,19 @@
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
-#include "flowinone/flows/flow_builder.h"
-#include "flowinone/models/mlp.h"
-#include "flowinone/models/unet.h"
-#include "flowinone/models/x1_prediction.h"
-#include "flowinone/train/data_spec.h"
+#include "flowinone/core/named_values.h"
+#include "flowinone/generative/model_registry.h"
 
 namespace fi {
 
 namespace {
-constexpr const char* kVelocityFormat = "flowinone-velocity-1";
-constexpr const char* kFlowFormat = "flowinone-flow-1";
+// The file format names the family, so a file is refused before a mismatched module is built.
+constexpr NamedValue<ModelFamily> kFormats[] = {
+    {ModelFamily::kFlowMatching, "flowinone-velocity-1"},
+    {ModelFamily::kNormalizingFlow, "flowinone-flow-1"}};
 
-const char* format_of(const RunConfig& config) {
-  return is_flow_model(config) ? kFlowFormat : kVelocityFormat;
-}
+std::string format_of(const RunConfig& config) { return name_of(kFormats, model_family(config)); }
 }  // namespace
-
-UNetOptions unet_options(const RunConfig& config) {
-  UNetOptions options = unet_preset(config.unet);
-  const std::vector<std::int64_t> shape = data_shape(config);
-  options.in_channels = shape[0];
-  options.out_channels = shape[0];
-  options.num_classes = config.num_classes;
-  options.condition_channels = condition_channels(config);
-  if (config.base_channels > 0) options.base_channels = config.base_channels;
-  validate_unet_options(options);
-  return options;
-}
-
-namespace {
-VelocityModelPtr build_network(const RunConfig& config) {
-  if (config.model == "unet") return std::make_shared<UNetVelocity>(unet_options(config));
-  MlpOptions options;
-  options.dim = data_shape(config)[0];
-  options.width = config.width;
-  options.depth = static_cast<int>(config.depth);
-  options.time_dim = static_cast<int>(config.time_dim);
-  options.activation = parse_activation(config.activation);
-  options.fourier_features = static_cast<int>(config.fourier_features);
-  options.fourier_scale = config.fourier_scale;
-  return std::make_shared<MlpVelocity>(options);
-}
-}  // namespace
-
-VelocityModelPtr build_model(const RunConfig& config) {
-  validate_config(config);
-  VelocityModelPtr network = build_network(config);
-  if (config.prediction == "x1") {
-    return std::make_shared<X1PredictionVelocity>(std::move(network), config.x1_floor);
-  }
-  return network;
-}
-
-FlowPtr build_flow_model(const RunConfig& config) {
-  validate_config(config);
-  check_arg(is_flow_model(config), "[build_flow_model] model '", config.model,
-            "' is not a normalizing flow");
-  FlowOptions options;
-  options.kind = parse_flow_kind(config.model);
-  options.shape = data_shape(config);
-  options.num_layers = static_cast<int>(config.flow_layers);
-  options.hidden = config.width;
-  options.hidden_layers = static_cast<int>(config.flow_hidden_layers);
-  options.scale_bound = config.scale_bound;
-  options.num_classes = config.num_classes;
-  if (is_image_data(config)) {
-    // Images: flow_levels squeezes, flow_layers couplings (Glow steps) per stage.
-    options.num_levels = static_cast<int>(config.flow_levels);
-    options.steps_per_level = static_cast<int>(config.flow_layers);
-    options.dequantization_seed = static_cast<std::uint64_t>(config.seed) ^ 0xde9a7ULL;
-  }
-  return build_flow(options);
-}
-
-std::shared_ptr<torch::nn::Module> build_any_model(const RunConfig& config) {
-  if (is_flow_model(config)) return build_flow_model(config);
-  return build_model(config);
-}
 
 NamedTensors model_tensors(torch::nn::Module& model) {
   NamedTensors tensors;
@@ -116,8 +51,13 @@ void load_model_tensors(torch::nn::Module& model,
     check_file(value.sizes() == target.sizes(), "[load_model] ", source, ": tensor '",
                prefix + name, "' has shape ", value.sizes(), ", the model expects ", target.sizes(),
                hint);
-    check_file(value.is_floating_point(), "[load_model] ", source, ": tensor '", prefix + name,
-               "' has dtype ", value.scalar_type(), ", expected a floating type");
+    // Floating weights may come in another floating precision; counters (BatchNorm's
+    // num_batches_tracked) must keep their integer type.
+    const bool dtype_fits = target.is_floating_point()
+                                ? value.is_floating_point()
+                                : value.scalar_type() == target.scalar_type();
+    check_file(dtype_fits, "[load_model] ", source, ": tensor '", prefix + name, "' has dtype ",
+               value.scalar_type(), ", the model expects ", target.scalar_type());
     target.copy_(value);
   }
 }
@@ -140,10 +80,12 @@ LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
              "`flowinone train --out ", dir, "`)");
   SafetensorsContents contents = load_safetensors(path);
   auto format = contents.metadata.find("format");
-  check_file(format != contents.metadata.end() &&
-                 (format->second == kVelocityFormat || format->second == kFlowFormat),
-             "[load_model] ", path, ": not a flowinone model (metadata format is neither ",
-             kVelocityFormat, " nor ", kFlowFormat, ")");
+  bool known_format = false;
+  for (const auto& entry : kFormats)
+    known_format =
+        known_format || (format != contents.metadata.end() && format->second == entry.name);
+  check_file(known_format, "[load_model] ", path,
+             ": not a flowinone model (metadata format is none of ", valid_names(kFormats), ")");
   auto config_text = contents.metadata.find("config");
   check_file(config_text != contents.metadata.end(), "[load_model] ", path,
              ": metadata has no config");
@@ -163,17 +105,11 @@ LoadedModel load_model_dir(const std::string& dir, const c10::Device& device) {
   }
   check_file(format->second == format_of(loaded.config), "[load_model] ", path, ": format ",
              format->second, " does not match its model '", loaded.config.model, "'");
-  if (is_flow_model(loaded.config)) {
-    loaded.flow = build_flow_model(loaded.config);
-    load_model_tensors(*loaded.flow, contents.tensors, "", path);
-    loaded.flow->to(device);
-    loaded.flow->eval();
-  } else {
-    loaded.model = build_model(loaded.config);
-    load_model_tensors(*loaded.model, contents.tensors, "", path);
-    loaded.model->to(device);
-    loaded.model->eval();
-  }
+  loaded.model = build_generative_model(loaded.config);
+  torch::nn::Module& module = loaded.model->module();
+  load_model_tensors(module, contents.tensors, "", path);
+  module.to(device);
+  module.eval();
   return loaded;
 }
 

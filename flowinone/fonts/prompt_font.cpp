@@ -1,11 +1,12 @@
-#include "flowinone/prompts/prompt_font.h"
+#include "flowinone/fonts/prompt_font.h"
 
 #include <array>
 #include <cctype>
 #include <stdexcept>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/viz/bitmap_font.h"
+#include "flowinone/core/named_values.h"
+#include "flowinone/fonts/bitmap_font.h"
 
 namespace fi {
 namespace {
@@ -67,14 +68,14 @@ void check_style(const TextStyle& style, const char* where) {
 
 }  // namespace
 
-FontFace parse_font_face(const std::string& name) {
-  if (name == "small") return FontFace::kSmall;
-  if (name == "large") return FontFace::kLarge;
-  throw std::invalid_argument("[parse_font_face] unknown font '" + name +
-                              "' (valid: small, large)");
-}
+namespace {
+constexpr NamedValue<FontFace> kFaceNames[] = {{FontFace::kSmall, "small"},
+                                               {FontFace::kLarge, "large"}};
+}  // namespace
 
-std::string to_string(FontFace face) { return face == FontFace::kSmall ? "small" : "large"; }
+FontFace parse_font_face(const std::string& name) { return parse_named(kFaceNames, name, "font"); }
+
+std::string to_string(FontFace face) { return name_of(kFaceNames, face); }
 
 int glyph_width(FontFace face) { return face == FontFace::kSmall ? kSmallWidth : kGlyphWidth; }
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "flowinone/core/errors.h"
-#include "flowinone/train/run_config.h"
+#include "flowinone/generative/run_config.h"
 
 namespace fi {
 

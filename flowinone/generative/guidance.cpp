@@ -1,4 +1,4 @@
-#include "flowinone/solvers/guidance.h"
+#include "flowinone/generative/guidance.h"
 
 #include <cmath>
 

@@ -3,7 +3,7 @@
 // kSmall is a 3x5 face (4 px advance, 6 px line) made for 32-px canvases: eight characters fit
 // on one 32-px line, so every Fashion-MNIST class name fits once wrapped. It has no lowercase:
 // letters draw as capitals, and reading text back (text_reader.h) is case-insensitive.
-// kLarge is the 5x7 plot font of viz/bitmap_font.h (6 px advance, lowercase included), legible
+// kLarge is the 5x7 plot font of fonts/bitmap_font.h (6 px advance, lowercase included), legible
 // from 48 px up. Every printable ASCII character has a glyph in both faces; other bytes draw
 // as a box. A glyph is drawn at an integer `scale`: each font pixel a scale x scale square.
 #pragma once

@@ -79,9 +79,6 @@ struct RunConfig {
   double guidance = 1.0;     // classifier-free guidance weight of sample/eval (1 = none)
 };
 
-/// True for the normalizing-flow models (trained by likelihood), false for velocity networks.
-bool is_flow_model(const RunConfig& config);
-
 struct ConfigKeyInfo {
   std::string name;
   std::string type;  // "string", "int" or "float"

@@ -1,4 +1,4 @@
-#include "flowinone/train/run_config.h"
+#include "flowinone/generative/run_config.h"
 
 #include <cerrno>
 #include <cmath>
@@ -10,11 +10,11 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
+#include "flowinone/generative/data_spec.h"
+#include "flowinone/generative/model_registry.h"
 #include "flowinone/models/mlp.h"
-#include "flowinone/models/unet.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/solvers/ode.h"
-#include "flowinone/train/data_spec.h"
 
 namespace fi {
 
@@ -28,8 +28,20 @@ using Member =
 struct KeyEntry {
   const char* name;
   Member member;
-  const char* help;
+  std::string help;
 };
+
+// "flow-matching: mlp, unet; normalizing-flow: realnvp, ..." from the registry.
+std::string model_key_help() {
+  std::string help;
+  for (ModelFamily family : {ModelFamily::kFlowMatching, ModelFamily::kNormalizingFlow}) {
+    std::string names;
+    for (const auto& entry : model_registry())
+      if (entry.family == family) names += (names.empty() ? "" : ", ") + entry.name;
+    help += (help.empty() ? "" : "; ") + to_string(family) + ": " + names;
+  }
+  return "the model (" + help + ")";
+}
 
 const std::vector<KeyEntry>& key_table() {
   static const std::vector<KeyEntry> kKeys = {
@@ -59,8 +71,7 @@ const std::vector<KeyEntry>& key_table() {
        "training times t = 1 - (1 - u)^time_skew; 1 = uniform, > 1 favours t near 1"},
       {"source_noise", &RunConfig::source_noise,
        "source = input: std of the Gaussian noise added to the input image at t = 0"},
-      {"model", &RunConfig::model,
-       "velocity network (mlp) or normalizing flow (realnvp, maf, nice, glow)"},
+      {"model", &RunConfig::model, model_key_help()},
       {"width", &RunConfig::width, "hidden units per MLP layer (flows: of coupling networks)"},
       {"depth", &RunConfig::depth, "hidden MLP layers"},
       {"time_dim", &RunConfig::time_dim, "size of the sinusoidal time embedding (even)"},
@@ -211,11 +222,6 @@ std::string get_config_value(const RunConfig& config, const std::string& key) {
       entry.member);
 }
 
-bool is_flow_model(const RunConfig& config) {
-  return config.model == "realnvp" || config.model == "maf" || config.model == "nice" ||
-         config.model == "glow";
-}
-
 void validate_config(const RunConfig& c) {
   validate_data_config(c);
   parse_coupling(c.coupling);
@@ -229,28 +235,8 @@ void validate_config(const RunConfig& c) {
   check_arg(c.source_noise == 0 || c.source == "input",
             "[config] source_noise applies to source = input only (source is '", c.source, "')");
   make_path(parse_path(c.path), c.sigma);  // the path's own checks (bridge needs sigma > 0, ...)
-  check_arg(c.model == "mlp" || c.model == "unet" || is_flow_model(c),
-            "[config] model: unknown model '", c.model,
-            "' (valid: mlp, unet, realnvp, maf, nice, glow)");
-  if (c.model == "unet") {
-    unet_preset(c.unet);  // throws listing the names
-    check_arg(c.base_channels == 0 ||
-                  (c.base_channels >= 2 && c.base_channels % 2 == 0 && c.base_channels <= 1024),
-              "[config] base_channels must be 0 (the option set's) or even in [2, 1024], got ",
-              c.base_channels);
-  }
-  if (is_flow_model(c)) {
-    check_arg(c.source == "gaussian", "[config] source: a normalizing flow maps data to its ",
-              "standard Gaussian base density, so source must be gaussian, got '", c.source, "'");
-    check_arg(c.flow_layers >= 1 && c.flow_layers <= 256,
-              "[config] flow_layers must be in [1, 256], got ", c.flow_layers);
-    check_arg(c.flow_levels >= 1 && c.flow_levels <= 8,
-              "[config] flow_levels must be in [1, 8], got ", c.flow_levels);
-    check_arg(c.flow_hidden_layers >= 1 && c.flow_hidden_layers <= 16,
-              "[config] flow_hidden_layers must be in [1, 16], got ", c.flow_hidden_layers);
-    check_arg(c.scale_bound > 0 && c.scale_bound <= 20,
-              "[config] scale_bound must be in (0, 20], got ", c.scale_bound);
-  }
+  const ModelEntry& model = find_model(c.model);  // throws listing the models
+  if (model.validate) model.validate(c);
   check_arg(c.temperature > 0 && c.temperature <= 10,
             "[config] temperature must be in (0, 10], got ", c.temperature);
   check_arg(c.width >= 1 && c.width <= 65536, "[config] width must be in [1, 65536], got ",
@@ -286,9 +272,6 @@ void validate_config(const RunConfig& c) {
   check_arg(c.accum >= 1 && c.accum <= 1024, "[config] accum must be in [1, 1024], got ", c.accum);
   check_arg(c.shards >= 1 && c.shards <= 256, "[config] shards must be in [1, 256], got ",
             c.shards);
-  check_arg(c.shards == 1 || !is_flow_model(c),
-            "[config] shards: a normalizing flow (model = ", c.model,
-            ") trains with shards = 1, got ", c.shards);
   check_arg(c.shards <= c.batch_size, "[config] shards (", c.shards,
             ") must not exceed batch_size (", c.batch_size, ")");
   check_arg(c.precision == "fp32" || c.precision == "bf16", "[config] precision: unknown '",

@@ -1,11 +1,11 @@
-#include "flowinone/solvers/image_generation.h"
+#include "flowinone/generative/image_generation.h"
 
 #include <cmath>
 
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
-#include "flowinone/solvers/generate.h"
-#include "flowinone/train/data_spec.h"
+#include "flowinone/generative/data_spec.h"
+#include "flowinone/generative/generate.h"
 
 namespace fi {
 
@@ -18,7 +18,7 @@ std::vector<std::int64_t> batch_shape(const RunConfig& config, std::int64_t n) {
 }
 
 torch::Tensor solved(const VelocityModelPtr& model, const torch::Tensor& x0,
-                     const Conditioning& cond, const ImageGenerationOptions& options,
+                     const Conditioning& cond, const GenerationOptions& options,
                      std::int64_t* nfe) {
   check_arg(options.batch_size >= 1, "[generate] batch_size must be >= 1, got ",
             options.batch_size);
@@ -43,7 +43,7 @@ torch::Tensor solved(const VelocityModelPtr& model, const torch::Tensor& x0,
 
 torch::Tensor generate_images(const VelocityModelPtr& model, const RunConfig& config,
                               std::int64_t n, const torch::Tensor& labels,
-                              const ImageGenerationOptions& options, const c10::Device& device,
+                              const GenerationOptions& options, const c10::Device& device,
                               std::int64_t* nfe) {
   check_arg(is_image_data(config) && !is_image_pairs(config), "[generate_images] the model (",
             "target ", config.target, ") does not generate images from noise",
@@ -66,7 +66,7 @@ torch::Tensor generate_images(const VelocityModelPtr& model, const RunConfig& co
 }
 
 torch::Tensor translate_images(const VelocityModelPtr& model, const RunConfig& config,
-                               const torch::Tensor& inputs, const ImageGenerationOptions& options,
+                               const torch::Tensor& inputs, const GenerationOptions& options,
                                const c10::Device& device, std::int64_t* nfe) {
   check_arg(is_image_pairs(config), "[translate] the model (target ", config.target,
             ") does not translate pictures: it was not trained on image pairs");

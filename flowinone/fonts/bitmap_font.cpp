@@ -1,4 +1,4 @@
-#include "flowinone/viz/bitmap_font.h"
+#include "flowinone/fonts/bitmap_font.h"
 
 #include <initializer_list>
 #include <utility>

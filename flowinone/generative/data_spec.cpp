@@ -1,7 +1,8 @@
-#include "flowinone/train/data_spec.h"
+#include "flowinone/generative/data_spec.h"
 
 #include "flowinone/core/errors.h"
 #include "flowinone/data/toy2d.h"
+#include "flowinone/generative/model_registry.h"
 
 namespace fi {
 
@@ -17,6 +18,14 @@ std::string valid_targets() {
   std::string names;
   for (const auto& name : toy2d_names()) names += name + ", ";
   return names + "fashion-mnist, folder, pairs, visprompt";
+}
+
+// "use mlp, realnvp, ..." : the models whose entry has the flag.
+std::string models_taking(bool ModelEntry::*takes) {
+  std::string names;
+  for (const auto& entry : model_registry())
+    if (entry.*takes) names += (names.empty() ? "" : ", ") + entry.name;
+  return "use " + names;
 }
 
 }  // namespace
@@ -83,8 +92,8 @@ void validate_data_config(const RunConfig& c) {
     check_arg(c.num_classes == 0, "[config] num_classes: the 2D data sets have no classes");
     check_arg(c.sample_every == 0, "[config] sample_every: previews are pictures of image ",
               "models; 2D models are drawn by `flowinone viz`");
-    check_arg(c.model != "unet", "[config] model: the UNet takes images, not 2D points (use mlp ",
-              "or a flow)");
+    check_arg(find_model(c.model).takes_points, "[config] model: ", c.model,
+              " takes images, not 2D points (", models_taking(&ModelEntry::takes_points), ")");
     return;
   }
   // Images.
@@ -92,9 +101,10 @@ void validate_data_config(const RunConfig& c) {
             "[config] source: image data flows from gaussian noise",
             is_image_pairs(c) ? " or from the input picture (input)" : "", ", got '", c.source,
             "'");
-  check_arg(c.model == "unet" || (!is_image_pairs(c) && c.model != "mlp"), "[config] model '",
-            c.model, "' does not take ", is_image_pairs(c) ? "image pairs" : "images", " (use unet",
-            is_image_pairs(c) ? "" : " or a normalizing flow", ")");
+  bool ModelEntry::*takes =
+      is_image_pairs(c) ? &ModelEntry::takes_image_pairs : &ModelEntry::takes_images;
+  check_arg(find_model(c.model).*takes, "[config] model '", c.model, "' does not take ",
+            is_image_pairs(c) ? "image pairs" : "images", " (", models_taking(takes), ")");
   check_arg(c.image_size >= 0 && c.image_size <= 4096,
             "[config] image_size must be in [0, 4096], got ", c.image_size);
   check_arg(c.channels == 0 || c.channels == 1 || c.channels == 3,

@@ -1,10 +1,10 @@
-#include "flowinone/solvers/generate.h"
+#include "flowinone/generative/generate.h"
 
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/data/toy2d.h"
-#include "flowinone/solvers/guidance.h"
-#include "flowinone/train/data_spec.h"
+#include "flowinone/generative/data_spec.h"
+#include "flowinone/generative/guidance.h"
 
 namespace fi {
 
@@ -51,6 +51,27 @@ Solution generate_conditioned(const VelocityModelPtr& model, const torch::Tensor
                               const SolveOptions& options) {
   if (cond.empty()) return solve_ode(model_velocity(model), x0, options);
   return solve_ode(guided_velocity(model, cond, null_condition(cond), guidance), x0, options);
+}
+
+VelocityFn differentiable_model_velocity(const VelocityModelPtr& model) {
+  check_arg(model != nullptr, "[differentiable_model_velocity] null model");
+  const auto parameters = model->parameters();
+  const c10::Device device = parameters.empty() ? c10::Device(c10::kCPU) : parameters[0].device();
+  return [model, device](const torch::Tensor& x, double t) {
+    torch::AutoGradMode grad_mode(true);
+    // Moving x keeps it in the graph: the gradient flows back to the caller's tensor.
+    const torch::Tensor input = x.device() == device ? x : x.to(device);
+    const torch::Tensor times = torch::full({x.size(0)}, t, input.options().requires_grad(false));
+    const torch::Tensor velocity = model->forward(input, times);
+    return x.device() == device ? velocity : velocity.to(x.device());
+  };
+}
+
+void check_likelihood_source(const RunConfig& config) {
+  check_arg(config.source == "gaussian", "[likelihood] the model's source distribution is '",
+            config.source,
+            "': the likelihood needs a source density known in closed form, and only the "
+            "standard Gaussian (source = \"gaussian\") is supported");
 }
 
 }  // namespace fi
