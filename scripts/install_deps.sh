@@ -10,6 +10,7 @@ packages=(
   libpng-dev zlib1g-dev                   # PNG pictures, gzip'd data sets
   libjpeg-dev                             # JPEG pictures in image folders (optional at build)
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
+  libcpp-httplib-dev                      # the HTTP server (flowinone serve)
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist
 )

@@ -25,5 +25,6 @@ Command add_likelihood_command(CLI::App& parent);
 Command add_train_classifier_command(CLI::App& parent);
 Command add_prompt_command(CLI::App& parent);
 Command add_translate_command(CLI::App& parent);
+Command add_serve_command(CLI::App& parent);
 
 }  // namespace fi::cli

@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
   commands.push_back(fi::cli::add_train_classifier_command(app));
   commands.push_back(fi::cli::add_prompt_command(app));
   commands.push_back(fi::cli::add_translate_command(app));
+  commands.push_back(fi::cli::add_serve_command(app));
   // CLI11 would only say "a subcommand is required" for a misspelt command; name it instead.
   std::string first_word;
   for (int i = 1; i < argc && first_word.empty(); ++i) {
