@@ -15,12 +15,10 @@ struct CliRun {
   std::string output;  // stdout and stderr together
 };
 
-/// `prefix` goes before the program (e.g. "timeout -s INT 5 ").
-inline CliRun run_cli_prefixed(const std::string& prefix, const std::string& arguments) {
-  const std::string command =
-      prefix + std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments + " 2>&1";
+/// Runs a shell command line and captures its status and output (stdout and stderr together).
+inline CliRun run_shell(const std::string& command) {
   CliRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return run;
   std::array<char, 4096> buffer;
   std::size_t got;
@@ -29,6 +27,11 @@ inline CliRun run_cli_prefixed(const std::string& prefix, const std::string& arg
   const int status = ::pclose(pipe);
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+/// `prefix` goes before the program (e.g. "timeout -s INT 5 ").
+inline CliRun run_cli_prefixed(const std::string& prefix, const std::string& arguments) {
+  return run_shell(prefix + std::string(FLOWINONE_CLI_PATH) + " --threads 1 " + arguments);
 }
 
 inline CliRun run_cli(const std::string& arguments) { return run_cli_prefixed("", arguments); }

@@ -174,6 +174,30 @@ TEST(Cli, EveryCommandThatProducesAResultPrintsJson) {
   EXPECT_NE(last.find("\"task\":\"force\""), std::string::npos) << last;
 }
 
+TEST(Cli, UnboundedNumbersAndPicturesOverModelFilesAreRefused) {
+  const fi::testing::TempDir scratch("cli_hostile");
+  const std::string model = " --model " + tiny_model();
+  expect_usage_error("--threads 100000 sample" + model + " --out " + scratch.file("s.csv"),
+                     "--threads");
+  expect_usage_error("sample" + model + " --steps 0 --out " + scratch.file("s.csv"), "100000");
+  expect_usage_error("sample" + model + " --cfg nan --out " + scratch.file("s.csv"), "nan");
+  expect_usage_error("prompt --task force --size 32768 --out " + scratch.file("p.png"), "--size");
+  // Writers of pictures never replace a model's files.
+  expect_usage_error("prompt --task force --out " + tiny_model() + "/model.safetensors", ".png");
+  expect_usage_error("prompt --task force --out " + scratch.file("p.png") + " --answer " +
+                         tiny_model() + "/checkpoint/state.safetensors",
+                     ".png");
+  expect_usage_error(
+      "likelihood" + model + " --n 10 --out-image " + tiny_model() + "/model.safetensors", ".png");
+  EXPECT_EQ(run_cli("eval" + model + " --n 50 --steps 2").status, 0);  // the model is intact
+  expect_usage_error(
+      "train --preset checkerboard --set steps=1000000000000000000 --out " + scratch.file("m"),
+      "steps");
+  expect_usage_error(
+      "train --preset checkerboard --set sample_steps=2000000000 --out " + scratch.file("m"),
+      "sample_steps");
+}
+
 TEST(Cli, OneSpellingPerFlag) {
   // --batch-size everywhere (train-classifier said --batch); translate takes the shared model
   // flags (--model, --seed, --device, the solver's).

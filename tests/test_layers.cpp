@@ -2,35 +2,18 @@
 // that goes up the order (a deliberate bad one, in a copy) is caught and named.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "cli_run.h"
 #include "temp_dir.h"
 
 namespace {
 
-struct ScriptRun {
-  int status = -1;
-  std::string output;
-};
-
-ScriptRun check_layers(const std::string& root) {
-  const std::string command =
-      std::string("bash ") + FLOWINONE_SOURCE_DIR + "/scripts/check_layers.sh '" + root + "' 2>&1";
-  ScriptRun run;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return run;
-  std::array<char, 4096> buffer;
-  std::size_t got;
-  while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    run.output.append(buffer.data(), got);
-  const int status = ::pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+fi::testing::CliRun check_layers(const std::string& root) {
+  return fi::testing::run_shell(std::string("bash ") + FLOWINONE_SOURCE_DIR +
+                                "/scripts/check_layers.sh '" + root + "'");
 }
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
@@ -49,21 +32,21 @@ std::string small_tree(const fi::testing::TempDir& scratch, const std::string& s
 }  // namespace
 
 TEST(Layers, TheLibraryKeepsItsLayerOrder) {
-  const ScriptRun run = check_layers(FLOWINONE_SOURCE_DIR);
+  const fi::testing::CliRun run = check_layers(FLOWINONE_SOURCE_DIR);
   EXPECT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("layers ok"), std::string::npos) << run.output;
 }
 
 TEST(Layers, DownwardIncludesPass) {
   const fi::testing::TempDir scratch("layers_ok");
-  const ScriptRun run =
+  const fi::testing::CliRun run =
       check_layers(small_tree(scratch, "#include \"flowinone/solvers/other.h\"\n"));
   EXPECT_EQ(run.status, 0) << run.output;
 }
 
 TEST(Layers, AnIncludeThatGoesUpFailsNamingFileAndLayers) {
   const fi::testing::TempDir scratch("layers_bad");
-  const ScriptRun run =
+  const fi::testing::CliRun run =
       check_layers(small_tree(scratch, "#include \"flowinone/train/trainer.h\"\n"));
   EXPECT_EQ(run.status, 1) << run.output;
   EXPECT_NE(run.output.find("flowinone/solvers/ode.h:2 includes flowinone/train/"),
@@ -78,7 +61,7 @@ TEST(Layers, AFolderOutsideTheOrderFails) {
   const fi::testing::TempDir scratch("layers_unknown");
   const std::string root = small_tree(scratch, "");
   ::mkdir((root + "/flowinone/server").c_str(), 0755);
-  const ScriptRun run = check_layers(root);
+  const fi::testing::CliRun run = check_layers(root);
   EXPECT_EQ(run.status, 1) << run.output;
   EXPECT_NE(run.output.find("flowinone/server/: a folder missing from the layer order"),
             std::string::npos)

@@ -192,6 +192,25 @@ TEST(Trainer, ModelDirectoryLoadsBackAndSamplesReproducibly) {
   EXPECT_FALSE(torch::equal(x, z));
 }
 
+TEST(Trainer, LoadRefusesNonFiniteWeightsNamingTheTensor) {
+  const fi::testing::TempDir scratch("trainer_nan");
+  fi::RunConfig config = small_config(1);
+  const fi::GenerativeModelPtr model = fi::build_generative_model(config);
+  {
+    torch::NoGradGuard no_grad;
+    model->module().named_parameters()["output.weight"].view(-1)[0] = NAN;
+  }
+  fi::save_model_dir(scratch.path(), model->module(), config, 1);
+  try {
+    fi::load_model_dir(scratch.path(), torch::kCPU);
+    FAIL() << "a NaN weight was accepted";
+  } catch (const fi::FileError& error) {
+    EXPECT_NE(std::string(error.what()).find("'output.weight' holds non-finite values"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
 TEST(Trainer, LoadRejectsMissingDirectoryAndForeignFiles) {
   EXPECT_THROW(fi::load_model_dir("/nonexistent/fi_model", torch::kCPU), fi::FileError);
   const fi::testing::TempDir scratch("trainer");

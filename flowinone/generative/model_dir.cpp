@@ -58,6 +58,10 @@ void load_model_tensors(torch::nn::Module& model,
                                 : value.scalar_type() == target.scalar_type();
     check_file(dtype_fits, "[load_model] ", source, ": tensor '", prefix + name, "' has dtype ",
                value.scalar_type(), ", the model expects ", target.scalar_type());
+    // NaN or Inf weights would sample NaN points and black pictures with exit 0.
+    check_file(!value.is_floating_point() || torch::isfinite(value).all().item<bool>(),
+               "[load_model] ", source, ": tensor '", prefix + name,
+               "' holds non-finite values (NaN or Inf): the file is damaged or was tampered with");
     target.copy_(value);
   }
 }

@@ -15,6 +15,7 @@
 #include "flowinone/models/mlp.h"
 #include "flowinone/paths/path.h"
 #include "flowinone/solvers/ode.h"
+#include "flowinone/solvers/solver_limits.h"
 
 namespace fi {
 
@@ -252,7 +253,8 @@ void validate_config(const RunConfig& c) {
             c.prediction, "' (valid: velocity, x1)");
   check_arg(c.x1_floor > 0 && c.x1_floor <= 1, "[config] x1_floor must be in (0, 1], got ",
             c.x1_floor);
-  check_arg(c.steps >= 1, "[config] steps must be >= 1, got ", c.steps);
+  check_arg(c.steps >= 1 && c.steps <= 1'000'000'000, "[config] steps must be in [1, 10^9], got ",
+            c.steps);
   check_arg(c.batch_size >= 1 && c.batch_size <= (1 << 24),
             "[config] batch_size must be in [1, 2^24], got ", c.batch_size);
   check_arg(c.optimizer == "adam" || c.optimizer == "adamw", "[config] optimizer: unknown '",
@@ -284,7 +286,8 @@ void validate_config(const RunConfig& c) {
   check_arg(c.log_every >= 1, "[config] log_every must be >= 1, got ", c.log_every);
   check_arg(c.seed >= 0, "[config] seed must be >= 0, got ", c.seed);
   parse_solver(c.sample_solver);
-  check_arg(c.sample_steps >= 1, "[config] sample_steps must be >= 1, got ", c.sample_steps);
+  check_arg(c.sample_steps >= 1 && c.sample_steps <= kMaxSolverSteps,
+            "[config] sample_steps must be in [1, ", kMaxSolverSteps, "], got ", c.sample_steps);
 }
 
 nlohmann::json config_to_json(const RunConfig& config) {

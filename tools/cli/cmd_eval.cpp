@@ -192,7 +192,7 @@ Command add_eval_command(CLI::App& parent) {
                   "class_accuracy");
   app->add_option("--cfg", flags->cfg,
                   "image models: classifier-free guidance weight (default: the model's)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(finite_range(0.0, 100.0));
   app->add_option("--bench", flags->bench,
                   "a benchmark instead of the model's own data: visprompt (VP-Bench-mini; "
                   "--n pairs per task, default 200)");

@@ -130,6 +130,8 @@ TestData test_data(const LikelihoodFlags& flags, const ModelInfo& info, const Ru
 }
 
 void run_likelihood(const LikelihoodFlags& flags) {
+  // Checked before any work: the picture must never replace the model's files.
+  if (!flags.out_image.empty()) check_png_path("--out-image", flags.out_image);
   LoadedModel loaded = load_model_dir(flags.run.model, parse_device(flags.run.device));
   GenerativeModel& model = *loaded.model;
   const ModelInfo info = model.describe();

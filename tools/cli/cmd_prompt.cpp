@@ -11,6 +11,7 @@
 #include "flowinone/data/image_transforms.h"
 #include "flowinone/io/png.h"
 #include "flowinone/prompts/prompt_task.h"
+#include "model_run_flags.h"
 
 namespace fi::cli {
 
@@ -28,6 +29,8 @@ struct PromptFlags {
 };
 
 void run_prompt(const PromptFlags& flags) {
+  check_png_path("--out", flags.out);
+  if (!flags.answer.empty()) check_png_path("--answer", flags.answer);
   const PromptTask task = parse_prompt_task(flags.task);
   const bool takes_text = task == PromptTask::kClass2Image || task == PromptTask::kText2Image;
   check_arg(flags.text.empty() || takes_text, "[prompt] --text applies to class2image and ",
@@ -85,6 +88,7 @@ Command add_prompt_command(CLI::App& parent) {
   app->add_option("--text", flags->text,
                   "class name or phrase to write (class2image, text2image), e.g. \"bag top-left\"");
   app->add_option("--size", flags->size, "canvas side in pixels, a multiple of 32")
+      ->check(CLI::Range(32, 1024))
       ->capture_default_str();
   app->add_option("--seed", flags->seed, "seed of the generated example")->capture_default_str();
   app->add_option("--out", flags->out, "PNG file for the prompt")->required();

@@ -198,13 +198,13 @@ Command add_sample_command(CLI::App& parent) {
   app->add_option("--out", flags->out, "output .png (with a .csv beside it) or .csv")->required();
   app->add_option("--temperature", flags->temperature,
                   "normalizing flows: std of the base samples (default: the model's, 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_range(1e-3, 10.0));
   app->add_option("--class", flags->class_name,
                   "class-conditional image models: a class (number or name), or all for one row "
                   "per class (--n then counts per class; default 8)");
   app->add_option("--cfg", flags->cfg,
                   "classifier-free guidance weight (default: the model's guidance; 1 = none)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(finite_range(0.0, 100.0));
   app->add_flag("--with-logp", flags->with_logp,
                 "add each sample's model log-density (nats) to the CSV as a logp column");
   app->add_option("--estimator", flags->estimator,

@@ -111,7 +111,7 @@ Command add_translate_command(CLI::App& parent) {
       ->required();
   app->add_option("--out", flags->out, "output .png for one input, else a folder")->required();
   app->add_option("--cfg", flags->cfg, "guidance weight on the input (default: the model's)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(finite_range(0.0, 100.0));
   app->add_flag("--json", flags->json, "print one JSON object as the last line");
   return {app, [flags] {
             run_translate(*flags);

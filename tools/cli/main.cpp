@@ -20,7 +20,7 @@ int run(int argc, char** argv) {
   int num_threads = 0;
   // Also accepted after the command (`train ... --threads 1`); the last one given wins.
   app.add_option("--threads", num_threads, "intra-op threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 1024))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.fallthrough();  // inherited by the commands added below
 

@@ -1,12 +1,17 @@
 #include "model_run_flags.h"
 
+#include <cstdlib>
+
+#include "flowinone/core/errors.h"
+#include "flowinone/solvers/solver_limits.h"
+
 namespace fi::cli {
 
 void add_solver_flags(CLI::App& command, SolverFlags& flags) {
   command.add_option("--solver", flags.solver,
                      "euler, midpoint, rk4 or dopri5 (default: the model's)");
   command.add_option("--steps", flags.steps, "fixed-step solver steps (default: the model's)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, static_cast<int>(kMaxSolverSteps)));
   command.add_option("--rtol", flags.rtol, "dopri5 relative tolerance")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -27,6 +32,27 @@ void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::str
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+}
+
+void check_png_path(const std::string& flag, const std::string& path) {
+  const std::string suffix = ".png";
+  check_arg(path.size() > suffix.size() &&
+                path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0,
+            "[", flag, "] ", path, ": expected a .png file name");
+}
+
+CLI::Validator finite_range(double low, double high) {
+  // CLI::Range lets NaN through (every comparison with it is false).
+  const std::string range = "[" + detail::concat(low) + ", " + detail::concat(high) + "]";
+  return CLI::Validator(
+      [low, high, range](std::string& text) {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(value >= low && value <= high))
+          return "must be a number in " + range + ", got '" + text + "'";
+        return std::string();
+      },
+      "in " + range);
 }
 
 SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& config) {

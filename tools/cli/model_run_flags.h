@@ -38,6 +38,13 @@ void add_solver_flags(CLI::App& command, SolverFlags& flags);
 /// and --device.
 void add_model_run_flags(CLI::App& command, ModelRunFlags& flags, const std::string& n_help);
 
+/// Throws std::invalid_argument unless `path` names a .png file: a writer of pictures must never
+/// replace a model's weights or checkpoint (model.safetensors, checkpoint/state.safetensors).
+void check_png_path(const std::string& flag, const std::string& path);
+
+/// A number in [low, high]; NaN, which CLI::Range lets through, is refused.
+CLI::Validator finite_range(double low, double high);
+
 /// SolveOptions from the flags, defaulting to the configuration's sample_solver/sample_steps.
 SolveOptions make_solve_options(const SolverFlags& flags, const RunConfig& config);
 

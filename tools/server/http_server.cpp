@@ -2,7 +2,11 @@
 
 #include <httplib.h>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "base64.h"
 #include "flowinone/core/errors.h"
@@ -78,6 +82,9 @@ struct HttpServer::Routes {
   ServerApi& api_;
   HttpOptions options_;
   httplib::Server server_;
+  std::mutex state_;             // guards the two flags below
+  bool stop_requested_ = false;  // stop() was called: serve() must not start listening
+  std::atomic<bool> serving_{false};
 };
 
 HttpServer::HttpServer(ServerApi& api, HttpOptions options)
@@ -174,8 +181,28 @@ int HttpServer::bind() {
   return port;
 }
 
-void HttpServer::serve() { routes_->server_.listen_after_bind(); }
+void HttpServer::serve() {
+  {
+    std::lock_guard<std::mutex> lock(routes_->state_);
+    if (routes_->stop_requested_) return;
+    routes_->serving_ = true;
+  }
+  routes_->server_.listen_after_bind();
+  routes_->serving_ = false;
+}
 
-void HttpServer::stop() { routes_->server_.stop(); }
+void HttpServer::stop() {
+  bool serving = false;
+  {
+    std::lock_guard<std::mutex> lock(routes_->state_);
+    routes_->stop_requested_ = true;
+    serving = routes_->serving_;
+  }
+  if (!serving) return;  // serve() will not start now
+  // cpp-httplib's stop() does nothing until its listener runs: wait for it to start (or fail).
+  while (routes_->serving_ && !routes_->server_.is_running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  routes_->server_.stop();
+}
 
 }  // namespace fi::server
