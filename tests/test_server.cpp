@@ -269,9 +269,9 @@ TEST(Server, ApiKeyGuardsEverythingButHealth) {
 }
 
 TEST(ServeCli, SigtermStopsItWithStatusZeroAndBadFlagsExitTwo) {
-  // SIGTERM after four seconds; --preserve-status passes on the program's own status.
+  // SIGTERM after eight seconds; --preserve-status passes on the program's own status.
   const fi::testing::CliRun run = fi::testing::run_cli_prefixed(
-      "timeout --preserve-status -s TERM 4 ", "serve --port 0 --model cb=" + model_dirs().at("cb"));
+      "timeout --preserve-status -s TERM 8 ", "serve --port 0 --model cb=" + model_dirs().at("cb"));
   EXPECT_EQ(run.status, 0) << run.output;
   EXPECT_NE(run.output.find("serving 1 model(s) on http://127.0.0.1:"), std::string::npos)
       << run.output;

@@ -82,6 +82,9 @@ int run_serve(const ServeFlags& flags) {
             "not found when it was configured");
   return 2;
 #else
+  // First: a signal that comes while LibTorch or the models load must still end it cleanly.
+  std::signal(SIGINT, on_serve_signal);
+  std::signal(SIGTERM, on_serve_signal);
   server::ServerLimits limits;
   limits.max_body_bytes = static_cast<std::size_t>(flags.max_body_mb * (1 << 20));
   limits.max_images = flags.max_images;
@@ -97,8 +100,6 @@ int run_serve(const ServeFlags& flags) {
   server::HttpServer http(api, options);
   const int port = http.bind();  // before loading: a port in use fails at once
   std::thread serving([&] { http.serve(); });
-  std::signal(SIGINT, on_serve_signal);
-  std::signal(SIGTERM, on_serve_signal);
   try {
     api.load();  // /health answers 503 until this is done
   } catch (...) {
