@@ -7,9 +7,10 @@
 // and its parser, its printer and the "valid: ..." list of its error message are built from that
 // table, so the three can never disagree:
 //
-//   parse_named(kSolverNames, text, "solver")  throws "[parse_solver] unknown solver 'x' (valid: ...)"
-//   name_of(kSolverNames, kind)                "euler"
-//   valid_names(kSolverNames)                  "euler, midpoint, rk4, dopri5"
+//   parse_named(kSolverNames, text, "solver")
+//       throws "[parse_solver] unknown solver 'x' (valid: euler, midpoint, rk4, dopri5)"
+//   name_of(kSolverNames, kind)    "euler"
+//   valid_names(kSolverNames)      "euler, midpoint, rk4, dopri5"
 #pragma once
 
 #include <cstddef>
