@@ -53,6 +53,19 @@ std::string string_field(const json& request, const char* name, const std::strin
   return value.get<std::string>();
 }
 
+// A required, non-empty list of at most `most` items (413 past it).
+const json& list_field(const json& request, const char* name, const char* what, std::int64_t most) {
+  if (!request.contains(name) || !request.at(name).is_array() || request.at(name).empty()) {
+    throw bad_field(name, std::string("required: ") + what);
+  }
+  const json& list = request.at(name);
+  if (static_cast<std::int64_t>(list.size()) > most) {
+    throw ApiError(413, "too_many", name,
+                   std::string(name) + ": at most " + std::to_string(most) + " per request");
+  }
+  return list;
+}
+
 // Parses with the library's closed-set parser, whose message lists the valid names.
 template <typename Parse>
 auto parsed_field(const json& request, const char* name, const std::string& fallback, Parse parse) {
@@ -365,30 +378,16 @@ json ServerApi::likelihood(const json& request) {
   }
   torch::Tensor x;
   if (info.is_image) {
-    if (!request.contains("images") || !request.at("images").is_array() ||
-        request.at("images").empty()) {
-      throw bad_field("images", "required: a non-empty list of base64 PNGs");
-    }
-    const json& images = request.at("images");
-    if (static_cast<std::int64_t>(images.size()) > limits_.max_images) {
-      throw ApiError(413, "too_many", "images",
-                     "images: at most " + std::to_string(limits_.max_images) + " per request");
-    }
+    const json& images =
+        list_field(request, "images", "a non-empty list of base64 PNGs", limits_.max_images);
     std::vector<torch::Tensor> pictures;
     for (std::size_t i = 0; i < images.size(); ++i)
       pictures.push_back(
           picture_tensor(images[i], "images[" + std::to_string(i) + "]", info, limits_));
     x = torch::stack(pictures);
   } else {
-    if (!request.contains("points") || !request.at("points").is_array() ||
-        request.at("points").empty()) {
-      throw bad_field("points", "required: a non-empty list of [x, y] pairs");
-    }
-    const json& points = request.at("points");
-    if (static_cast<std::int64_t>(points.size()) > limits_.max_points) {
-      throw ApiError(413, "too_many", "points",
-                     "points: at most " + std::to_string(limits_.max_points) + " per request");
-    }
+    const json& points =
+        list_field(request, "points", "a non-empty list of [x, y] pairs", limits_.max_points);
     std::vector<float> values;
     for (const auto& point : points) {
       if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
