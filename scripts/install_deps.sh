@@ -11,6 +11,7 @@ packages=(
   libjpeg-dev                             # JPEG pictures in image folders (optional at build)
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libcpp-httplib-dev                      # the HTTP server (flowinone serve)
+  chromium chromium-driver python3-selenium  # the web page's browser test (tests/browser/)
   libgtest-dev libbenchmark-dev
   dataset-fashion-mnist
 )

@@ -9,6 +9,7 @@ import {$, fillSelect, modelLabel, models, numberOf, withProgress} from './ui.js
 
 const kAllClasses = '__all__';
 const kNoClass = '';
+let chosen = false;  // the model list was filled once
 
 function selected() {
   return models.byName($('gen-model').value);
@@ -127,8 +128,10 @@ export function initGenerate() {
     const usable = list.filter((m) => !m.translates);
     fillSelect($('gen-model'), usable.length ? usable.map((m) => [m.name, modelLabel(m)]) :
       [['', 'no model to sample']]);
+    // At first an image model, if there is one; later the user's choice stays.
     const firstImage = usable.find((m) => m.is_image);
-    if (firstImage && !selected()?.is_image) $('gen-model').value = firstImage.name;
+    if (!chosen && firstImage) $('gen-model').value = firstImage.name;
+    chosen = chosen || usable.length > 0;
     updateForm();
   });
   $('gen-model').addEventListener('change', updateForm);

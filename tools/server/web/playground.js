@@ -70,8 +70,10 @@ class Run {
           <p id="${id('caption')}" class="plot-caption" aria-live="polite"></p>
         </div>
         <form class="run-form" novalidate>
-          <div class="fields"></div>
-          <details><summary>Network and optimizer</summary><div class="advanced"></div></details>
+          <details class="settings" open><summary>Settings</summary>
+            <div class="fields"></div>
+            <details><summary>Network and optimizer</summary><div class="advanced"></div></details>
+          </details>
           <button type="submit" class="btn primary wide" id="${id('train')}">Train ${this.letter}</button>
           <div class="task" hidden></div>
           <canvas class="loss" id="${id('loss')}" aria-label="Run ${this.letter}: training loss"></canvas>
@@ -105,6 +107,13 @@ class Run {
     for (const f of kFields) this.inputs[f[0]] = addField(fieldsEl, f);
     for (const f of kAdvanced) this.inputs[f[0]] = addField(advancedEl, f);
     root.querySelector('.badge').style.background = this.color;
+    // On a phone the settings start folded, so that the two runs' plots stay close.
+    const phone = window.matchMedia('(max-width: 560px)');
+    const settings = root.querySelector('.settings');
+    settings.open = !phone.matches;
+    phone.addEventListener('change', () => {
+      settings.open = !phone.matches;
+    });
     this.modelSelect = $(id('model'));
     this.canvas = $(id('plot'));
     this.caption = $(id('caption'));
@@ -149,6 +158,7 @@ class Run {
           onProgress: (job) => {
             progress(job);
             if (Array.isArray(job.loss)) this.loss = job.loss;
+            else if (Array.isArray(job.last_loss)) this.loss.push(job.last_loss);
             else if (job.last_loss && job.last_loss.step !== undefined) this.loss.push([job.last_loss.step, job.last_loss.loss]);
             this.lossCanvas.dataset.points = String(this.loss.length);
             drawLoss(this.lossCanvas, this.loss, this.totalSteps, this.color);
@@ -226,7 +236,7 @@ class Run {
     }
     if (layers.particles) {
       const shown = points.slice(0, kShownParticles);
-      drawParticles(this.view, shown, this.sample.colors, layers.density ? 1.6 : 2.2);
+      drawParticles(this.view, shown, this.sample.colors, 2.2, layers.density);
     }
     if (layers.field) this.drawFieldAt(t);
     this.canvas.dataset.drawn = t.toFixed(2);

@@ -60,7 +60,7 @@ export function drawDensity(view, points, bins = 64) {
   for (let k = 0; k < smooth.length; k++) {
     // A square root keeps thin tails visible next to dense modes.
     const v = max > 0 ? Math.sqrt(smooth[k] / max) : 0;
-    const [r, g, b] = v < 0.02 ? [16, 19, 42] : viridis(v);
+    const [r, g, b] = densityColor(v);
     image.data.set([r, g, b, 255], 4 * k);
   }
   const tile = document.createElement('canvas');
@@ -71,6 +71,14 @@ export function drawDensity(view, points, bins = 64) {
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(tile, 0, 0, view.canvas.width, view.canvas.height);
+}
+
+// The plot's background at 0, fading into viridis, so that the edges of the support are smooth.
+function densityColor(v) {
+  const kFade = 0.12;
+  if (v >= kFade) return viridis((v - kFade) / (1 - kFade));
+  const [r, g, b] = viridis(0), f = v / kFade;
+  return [16 + f * (r - 16), 19 + f * (g - 19), 42 + f * (b - 42)];
 }
 
 // A 3x3 binomial blur with clamped edges.
@@ -102,12 +110,16 @@ export function particleColors(start) {
   });
 }
 
-export function drawParticles(view, points, colors, radius = 1.8) {
+/** Dots in their colours; `outlined` adds a dark rim, to stand out on a density. */
+export function drawParticles(view, points, colors, radius = 1.8, outlined = false) {
   const ctx = view.canvas.getContext('2d');
+  ctx.strokeStyle = 'rgba(0,0,0,0.7)';
+  ctx.lineWidth = 1;
   for (let i = 0; i < points.length; i++) {
     ctx.fillStyle = colors[i];
     ctx.beginPath();
     ctx.arc(view.px(points[i][0]), view.py(points[i][1]), radius, 0, 2 * Math.PI);
+    if (outlined) ctx.stroke();
     ctx.fill();
   }
 }
