@@ -258,3 +258,21 @@ TEST(Cli, NormalizingFlowTrainsSamplesScoresAndRefusesViz) {
   }
   expect_usage_error("viz --model " + dir + " --out " + dir + "/viz", "normalizing flow");
 }
+
+TEST(Cli, HostileBytesInAConfigurationNeverReachTheTerminal) {
+  const fi::testing::TempDir scratch("cli_hostile");
+  {
+    // An escape sequence that would clear the screen, and a byte that is not UTF-8.
+    std::ofstream config(scratch.file("bad.toml"));
+    config << "target = \"checkerboard\"\nmodel = \"\\u001b[2J\\u009bmlp\"\n";
+  }
+  const CliRun run =
+      run_cli("train --config " + scratch.file("bad.toml") + " --out " + scratch.file("model"));
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_EQ(run.output.find('\x1b'), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("\xc2\x9b"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("\\x1b[2J\\xc2\\x9bmlp"), std::string::npos) << run.output;
+  const CliRun command = run_cli(std::string("tra\x1bin"));
+  EXPECT_EQ(command.status, 2) << command.output;
+  EXPECT_EQ(command.output.find('\x1b'), std::string::npos) << command.output;
+}

@@ -144,3 +144,46 @@ TEST(Safetensors, LoadNamesThePathAndMissingFilesFail) {
   std::filesystem::remove(path);
   EXPECT_THROW(fi::load_safetensors(path), fi::FileError);
 }
+
+TEST(Safetensors, HostileNamesAreQuotedPrintably) {
+  // A JSON escape puts ESC (a terminal escape sequence) and a bidirectional override in the name.
+  const std::string header =
+      R"({"\u001b]0;owned\u0007\u202e":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})";
+  try {
+    fi::decode_safetensors(make_file(header, std::string(4, '\0')), "x.safetensors");
+    FAIL() << "a short tensor was accepted";
+  } catch (const fi::FileError& error) {
+    const std::string message = error.what();
+    EXPECT_EQ(message.find('\x1b'), std::string::npos) << message;
+    EXPECT_EQ(message.find("\xe2\x80\xae"), std::string::npos) << message;
+    EXPECT_NE(message.find("tensor '\\x1b]0;owned\\x07\\xe2\\x80\\xae'"), std::string::npos)
+        << message;
+  }
+  // A megabyte-long name is cut short in the message.
+  const std::string long_name(1 << 20, 'a');
+  try {
+    fi::decode_safetensors(make_file("{\"" + long_name + "\":{}}", ""), "x.safetensors");
+    FAIL() << "a tensor without a dtype was accepted";
+  } catch (const fi::FileError& error) {
+    EXPECT_LT(std::string(error.what()).size(), 400u);
+    EXPECT_NE(std::string(error.what()).find("(1048576 bytes)"), std::string::npos);
+  }
+}
+
+TEST(Safetensors, ShapesWhoseExtentOverflowsAreRefusedEvenWhenEmpty) {
+  // 0 elements, but 2^62 x 2^62 would overflow LibTorch's size arithmetic.
+  const std::string header =
+      R"({"w":{"dtype":"U8","shape":[0,4611686018427387904,4611686018427387904],)"
+      R"("data_offsets":[0,0]}})";
+  try {
+    fi::decode_safetensors(make_file(header, ""), "x.safetensors");
+    FAIL() << "an overflowing shape was accepted";
+  } catch (const fi::FileError& error) {
+    EXPECT_NE(std::string(error.what()).find("overflows"), std::string::npos) << error.what();
+  }
+  std::string dims = "[1";
+  for (int i = 0; i < 64; ++i) dims += ",1";
+  expect_file_error(
+      make_file(R"({"w":{"dtype":"U8","shape":)" + dims + R"(],"data_offsets":[0,1]}})", "x"),
+      "65 dimensions");
+}

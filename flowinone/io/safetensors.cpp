@@ -12,11 +12,13 @@
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/core/printable.h"
 
 namespace fi {
 namespace {
 
 constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;
+constexpr std::size_t kMaxDims = 64;
 constexpr const char* kMetadataKey = "__metadata__";
 
 struct DtypeInfo {
@@ -73,50 +75,56 @@ Entry parse_entry(const std::string& name, const nlohmann::json& value, std::uin
                   const std::string& where) {
   Entry entry;
   entry.name = name;
-  check_file(value.is_object(), where, "tensor '", name, "' is not a JSON object");
+  // Names and values come from the file: quoted through printable() (no escape sequences).
+  const std::string shown = printable(name);
+  check_file(value.is_object(), where, "tensor '", shown, "' is not a JSON object");
   const auto dtype = value.find("dtype");
-  check_file(dtype != value.end() && dtype->is_string(), where, "tensor '", name,
+  check_file(dtype != value.end() && dtype->is_string(), where, "tensor '", shown,
              "' has no string \"dtype\"");
   const std::string dtype_name = dtype->get<std::string>();
   entry.dtype = find_dtype(dtype_name);
-  check_file(entry.dtype != nullptr, where, "tensor '", name, "' has unknown dtype '", dtype_name,
-             "' (expected one of ", valid_dtype_names(), ")");
+  check_file(entry.dtype != nullptr, where, "tensor '", shown, "' has unknown dtype '",
+             printable(dtype_name), "' (expected one of ", valid_dtype_names(), ")");
 
   const auto shape = value.find("shape");
-  check_file(shape != value.end() && shape->is_array(), where, "tensor '", name,
+  check_file(shape != value.end() && shape->is_array(), where, "tensor '", shown,
              "' has no \"shape\" array");
-  std::uint64_t numel = 1;
+  check_file(shape->size() <= kMaxDims, where, "tensor '", shown, "' has ", shape->size(),
+             " dimensions, more than the ", kMaxDims, " allowed");
+  // LibTorch needs the product of the non-zero sizes, in bytes, to fit an int64 even when another
+  // size is 0 and the tensor is empty.
+  constexpr std::uint64_t kMaxExtent = std::uint64_t(std::numeric_limits<std::int64_t>::max());
+  std::uint64_t extent = 1;  // product of the non-zero sizes
+  bool empty = false;
   for (const auto& dim : *shape) {
     check_file(
         dim.is_number_unsigned() || (dim.is_number_integer() && dim.get<std::int64_t>() >= 0),
-        where, "tensor '", name, "' has a bad shape entry ", dim.dump(),
+        where, "tensor '", shown, "' has a bad shape entry ", printable(dim.dump()),
         " (expected a non-negative integer)");
     const std::uint64_t size = dim.get<std::uint64_t>();
-    check_file(size <= std::uint64_t(std::numeric_limits<std::int64_t>::max()), where, "tensor '",
-               name, "' has a dimension too large: ", size);
-    check_file(size == 0 || numel <= std::numeric_limits<std::uint64_t>::max() / size, where,
-               "tensor '", name, "' shape ", shape->dump(), " overflows the element count");
-    numel *= size;
+    check_file(size == 0 || extent <= kMaxExtent / entry.dtype->itemsize / size, where, "tensor '",
+               shown, "' shape ", printable(shape->dump()), " overflows the byte count");
+    if (size == 0) empty = true;
+    if (size != 0) extent *= size;
     entry.shape.push_back(std::int64_t(size));
   }
-  check_file(numel <= std::numeric_limits<std::uint64_t>::max() / entry.dtype->itemsize, where,
-             "tensor '", name, "' shape ", shape->dump(), " overflows the byte count");
+  const std::uint64_t numel = empty ? 0 : extent;
   const std::uint64_t num_bytes = numel * entry.dtype->itemsize;
 
   const auto offsets = value.find("data_offsets");
   check_file(offsets != value.end() && offsets->is_array() && offsets->size() == 2 &&
                  (*offsets)[0].is_number_unsigned() && (*offsets)[1].is_number_unsigned(),
-             where, "tensor '", name,
+             where, "tensor '", shown,
              "' needs \"data_offsets\": [begin, end] of non-negative integers, got ",
-             offsets == value.end() ? std::string("nothing") : offsets->dump());
+             offsets == value.end() ? std::string("nothing") : printable(offsets->dump()));
   entry.begin = (*offsets)[0].get<std::uint64_t>();
   entry.end = (*offsets)[1].get<std::uint64_t>();
-  check_file(entry.begin <= entry.end && entry.end <= data_size, where, "tensor '", name,
+  check_file(entry.begin <= entry.end && entry.end <= data_size, where, "tensor '", shown,
              "' data_offsets [", entry.begin, ", ", entry.end, "] are outside the ", data_size,
              " data bytes");
-  check_file(entry.end - entry.begin == num_bytes, where, "tensor '", name, "' data_offsets [",
+  check_file(entry.end - entry.begin == num_bytes, where, "tensor '", shown, "' data_offsets [",
              entry.begin, ", ", entry.end, "] span ", entry.end - entry.begin, " bytes but ",
-             dtype_name, " ", shape->dump(), " needs ", num_bytes);
+             dtype_name, " ", printable(shape->dump()), " needs ", num_bytes);
   return entry;
 }
 
@@ -139,7 +147,7 @@ SafetensorsContents decode(const std::string& bytes, const std::string& source, 
   try {
     header = nlohmann::json::parse(header_begin, header_begin + header_size);
   } catch (const nlohmann::json::exception& e) {
-    throw FileError(where + "header is not valid JSON: " + e.what());
+    throw FileError(where + "header is not valid JSON: " + printable(e.what(), 300));
   }
   check_file(header.is_object(), where, "header is a JSON ", header.type_name(),
              ", expected an object");
@@ -150,7 +158,8 @@ SafetensorsContents decode(const std::string& bytes, const std::string& source, 
     if (name == kMetadataKey) {
       check_file(value.is_object(), where, "\"__metadata__\" is not an object");
       for (const auto& [key, text] : value.items()) {
-        check_file(text.is_string(), where, "metadata '", key, "' is not a string: ", text.dump());
+        check_file(text.is_string(), where, "metadata '", printable(key),
+                   "' is not a string: ", printable(text.dump()));
         contents.metadata[key] = text.get<std::string>();
       }
       continue;
@@ -166,17 +175,17 @@ SafetensorsContents decode(const std::string& bytes, const std::string& source, 
             [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
   for (std::size_t i = 1; i < by_offset.size(); ++i) {
     check_file(by_offset[i - 1]->end <= by_offset[i]->begin, where, "tensors '",
-               by_offset[i - 1]->name, "' [", by_offset[i - 1]->begin, ", ", by_offset[i - 1]->end,
-               "] and '", by_offset[i]->name, "' [", by_offset[i]->begin, ", ", by_offset[i]->end,
-               "] overlap");
+               printable(by_offset[i - 1]->name), "' [", by_offset[i - 1]->begin, ", ",
+               by_offset[i - 1]->end, "] and '", printable(by_offset[i]->name), "' [",
+               by_offset[i]->begin, ", ", by_offset[i]->end, "] overlap");
   }
 
   for (const Entry& entry : entries) {
     if (entry.dtype->type == torch::kBool) {
       // Any byte other than 0 or 1 would be an invalid bool inside the tensor.
       for (std::uint64_t i = entry.begin; i < entry.end; ++i) {
-        check_file(std::uint8_t(data[i]) <= 1, where, "tensor '", entry.name, "' holds the byte ",
-                   int(std::uint8_t(data[i])), " in a BOOL tensor");
+        check_file(std::uint8_t(data[i]) <= 1, where, "tensor '", printable(entry.name),
+                   "' holds the byte ", int(std::uint8_t(data[i])), " in a BOOL tensor");
       }
     }
     torch::Tensor tensor =

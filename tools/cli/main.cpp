@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/heap_tuning.h"
+#include "flowinone/core/printable.h"
 #include "flowinone/core/runtime.h"
 #include "flowinone/train/distributed.h"
 
@@ -56,7 +57,8 @@ int run(int argc, char** argv) {
       valid += (valid.empty() ? "" : ", ") + command.app->get_name();
     }
     if (!known) {
-      std::cerr << "error: unknown command '" << first_word << "' (valid: " << valid << ")\n";
+      std::cerr << "error: unknown command '" << fi::printable(first_word) << "' (valid: " << valid
+                << ")\n";
       return 2;
     }
   }
@@ -69,7 +71,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "error: " << e.what() << " (see flowinone --help)\n";
+    std::cerr << "error: " << fi::printable_lines(e.what()) << " (see flowinone --help)\n";
     return 2;
   }
   fi::set_num_threads(num_threads);
@@ -81,24 +83,28 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// Messages may quote a hostile file (a tensor name, a configuration value): printable_lines keeps
+// its escape sequences and stray bytes off the terminal.
 int main(int argc, char** argv) {
   fi::keep_freed_memory_in_process();
   try {
     return run(argc, argv);
   } catch (const std::invalid_argument& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << fi::printable_lines(e.what()) << "\n";
     return 2;
   } catch (const fi::FileError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << fi::printable_lines(e.what()) << "\n";
     return 2;
   } catch (const fi::DistributedError& e) {
-    std::cerr << "error: " << e.what() << "\n";  // a peer failed: not an internal failure here
+    std::cerr << "error: " << fi::printable_lines(e.what())
+              << "\n";  // a peer failed: not an internal failure here
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "error: internal failure in LibTorch: " << e.what_without_backtrace() << "\n";
+    std::cerr << "error: internal failure in LibTorch: "
+              << fi::printable_lines(e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "error: internal failure: " << e.what() << "\n";
+    std::cerr << "error: internal failure: " << fi::printable_lines(e.what()) << "\n";
     return 1;
   }
 }
