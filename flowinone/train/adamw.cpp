@@ -92,14 +92,35 @@ void Adam::load_state(const std::map<std::string, torch::Tensor>& tensors,
     check_file(it != tensors.end(), "[Adam::load_state] checkpoint lacks '", name, "'");
     check_file(it->second.sizes() == like.sizes(), "[Adam::load_state] '", name, "' has shape ",
                it->second.sizes(), ", expected ", like.sizes());
-    return it->second.to(like.device(), like.scalar_type());
+    torch::Tensor value = it->second.to(like.device(), like.scalar_type());
+    check_file(torch::isfinite(value).all().item<bool>(), "[Adam::load_state] '", name,
+               "' holds non-finite values (NaN or Inf)");
+    return value;
   };
+  // The step is checked before any moment is copied, so a refused state leaves this one as it was.
+  const std::string step_name = prefix + "step";
+  const auto step = tensors.find(step_name);
+  check_file(step != tensors.end() && step->second.scalar_type() == torch::kInt64 &&
+                 step->second.numel() == 1,
+             "[Adam::load_state] checkpoint lacks '", step_name, "' as one int64");
+  const std::int64_t num_steps = step->second.item<std::int64_t>();
+  check_file(num_steps >= 0, "[Adam::load_state] '", step_name, "' is ", num_steps,
+             ", expected a count >= 0");
+  std::vector<torch::Tensor> first, second;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const std::string v_name = prefix + "v." + std::to_string(i);
+    first.push_back(fetch(prefix + "m." + std::to_string(i), first_moment_[i]));
+    second.push_back(fetch(v_name, second_moment_[i]));
+    // A negative second moment makes sqrt(v) NaN at the next step.
+    check_file(!(second.back() < 0).any().item<bool>(), "[Adam::load_state] '", v_name,
+               "' holds negative values; second moments are squares");
+  }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    first_moment_[i].copy_(fetch(prefix + "m." + std::to_string(i), first_moment_[i]));
-    second_moment_[i].copy_(fetch(prefix + "v." + std::to_string(i), second_moment_[i]));
+    first_moment_[i].copy_(first[i]);
+    second_moment_[i].copy_(second[i]);
   }
-  num_steps_ = fetch(prefix + "step", torch::zeros({1}, torch::kInt64)).item<std::int64_t>();
+  num_steps_ = num_steps;
 }
 
 double clip_grad_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {

@@ -39,7 +39,9 @@ class Adam {
   std::int64_t num_steps() const { return num_steps_; }
   /// State as named tensors "<prefix>m.<i>", "<prefix>v.<i>", "<prefix>step".
   NamedTensors state(const std::string& prefix) const;
-  /// Restores state(); throws FileError when a tensor is missing or has the wrong shape.
+  /// Restores state(); throws FileError when a tensor is missing, has the wrong shape, holds NaN or
+  /// Inf, a second moment is negative or the step count is not an int64 >= 0, and then leaves this
+  /// optimizer as it was.
   void load_state(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix);
 
  private:

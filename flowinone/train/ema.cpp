@@ -45,17 +45,27 @@ NamedTensors Ema::state(const std::string& prefix) const {
 
 void Ema::load_state(const std::map<std::string, torch::Tensor>& tensors,
                      const std::string& prefix) {
-  torch::NoGradGuard no_grad;
+  // Everything is checked before anything is copied: a refused state leaves this one as it was.
+  const std::string count_name = prefix + "num_updates";
+  const auto count = tensors.find(count_name);
+  check_file(count != tensors.end() && count->second.scalar_type() == torch::kInt64 &&
+                 count->second.numel() == 1,
+             "[Ema::load_state] checkpoint lacks '", count_name, "' as one int64");
+  const std::int64_t num_updates = count->second.item<std::int64_t>();
+  check_file(num_updates >= 0, "[Ema::load_state] '", count_name, "' is ", num_updates,
+             ", expected a count >= 0");
   for (std::size_t i = 0; i < shadow_.size(); ++i) {
     auto it = tensors.find(prefix + std::to_string(i));
     check_file(it != tensors.end(), "[Ema::load_state] checkpoint lacks '", prefix, i, "'");
     check_file(it->second.sizes() == shadow_[i].sizes(), "[Ema::load_state] '", prefix, i,
                "' has shape ", it->second.sizes(), ", expected ", shadow_[i].sizes());
-    shadow_[i].copy_(it->second);
+    check_file(it->second.is_floating_point(), "[Ema::load_state] '", prefix, i, "' has dtype ",
+               it->second.scalar_type(), ", expected a floating type");
   }
-  auto it = tensors.find(prefix + "num_updates");
-  check_file(it != tensors.end(), "[Ema::load_state] checkpoint lacks '", prefix, "num_updates'");
-  num_updates_ = it->second.item<std::int64_t>();
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < shadow_.size(); ++i)
+    shadow_[i].copy_(tensors.at(prefix + std::to_string(i)));
+  num_updates_ = num_updates;
 }
 
 }  // namespace fi

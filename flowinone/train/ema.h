@@ -23,7 +23,12 @@ class Ema {
   /// Copies the averaged weights into `parameters`.
   void copy_to(const std::vector<torch::Tensor>& parameters) const;
 
+  /// Updates made so far (one per training step).
+  std::int64_t num_updates() const { return num_updates_; }
+
   NamedTensors state(const std::string& prefix) const;
+  /// Restores state(); throws FileError when a tensor is missing, has the wrong shape or type, or
+  /// the count is negative, and then leaves this average as it was.
   void load_state(const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix);
 
  private:

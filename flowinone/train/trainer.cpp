@@ -153,6 +153,15 @@ void Trainer::load_state(const std::map<std::string, torch::Tensor>& tensors, st
     }
   }
   s.data->load_state(tensors, source);
+  // Adam and the EMA count one update per step: a checkpoint whose counts disagree with its step
+  // was edited, and would resume with the wrong bias correction or averaging weight.
+  check_file(step >= 0, "[load_state] ", source, ": step ", step, " is negative");
+  check_file(s.optimizer->num_steps() == step, "[load_state] ", source, ": adam.step is ",
+             s.optimizer->num_steps(), " but the checkpoint is at step ", step,
+             ": the file is damaged or was tampered with");
+  check_file(s.ema->num_updates() == step, "[load_state] ", source, ": ema.num_updates is ",
+             s.ema->num_updates(), " but the checkpoint is at step ", step,
+             ": the file is damaged or was tampered with");
   s.step = step;
 }
 
@@ -256,12 +265,26 @@ TrainResult train_model(const RunConfig& config, const TrainOptions& options,
     check_file(log.good(), "[train] cannot append to ", log_path);
   }
 
+  // The step of the files on disk: a diverged run refuses to write over them.
+  std::int64_t saved_step = options.resume ? trainer.steps_done() : -1;
   auto write_checkpoint = [&] {
     if (!is_main) return;
     log.flush();
-    save_checkpoint(options.out_dir, trainer.state(), config, trainer.steps_done());
-    save_model_dir(options.out_dir, trainer.averaged_model()->module(), config,
-                   trainer.steps_done());
+    const NamedTensors state = trainer.state();
+    const GenerativeModelPtr averaged = trainer.averaged_model();
+    std::string bad = first_non_finite(state);
+    if (bad.empty()) bad = first_non_finite(model_tensors(averaged->module()));
+    if (!bad.empty()) {
+      throw std::runtime_error(
+          "[train] step " + std::to_string(trainer.steps_done()) + ": '" + bad +
+          "' holds NaN or Inf (training diverged: lower lr, or set grad_clip); " +
+          (saved_step >= 0 ? options.out_dir + " keeps the model and checkpoint of step " +
+                                 std::to_string(saved_step)
+                           : std::string("this run wrote nothing")));
+    }
+    save_checkpoint(options.out_dir, state, config, trainer.steps_done());
+    save_model_dir(options.out_dir, averaged->module(), config, trainer.steps_done());
+    saved_step = trainer.steps_done();
   };
 
   TrainResult result;
