@@ -1,6 +1,7 @@
 // Training image models end to end: the data description, the trainer on image folders and
 // VisPrompt-mini pairs (with its exact resume), previews, and image generation.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -408,6 +409,24 @@ TEST(ImageCli, TranslateChecksItsInputsAndWritesOnePicturePerInput) {
   expect_usage_error("translate" + model + " --input " + scratch.file("notes.png") + " --out " +
                          scratch.file("x.png"),
                      "notes.png");
+  // A header claiming 16384x16384 followed by nothing: refused by its size, read from the header,
+  // not after (or instead of) decoding 256 MB of pixels.
+  {
+    std::string header = fi::encode_png(fi::Image(32, 32, 1, 0)).substr(0, 33);
+    for (int at : {16, 20}) header.replace(at, 4, std::string("\x00\x00\x40\x00", 4));
+    const auto crc =
+        std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(header.data() + 12), 17));
+    for (int i = 0; i < 4; ++i) header[29 + i] = char((crc >> (24 - 8 * i)) & 0xff);
+    std::ofstream(scratch.file("huge.png"), std::ios::binary) << header;
+  }
+  expect_usage_error("translate" + model + " --input " + scratch.file("huge.png") + " --out " +
+                         scratch.file("x.png"),
+                     "is 16384x16384; the model takes 32x32");
+  expect_usage_error("translate" + model + " --input /dev/zero --out " + scratch.file("x.png"),
+                     "/dev/zero: not a regular file or folder");
+  expect_usage_error("translate" + model + " --input " + scratch.file("none.png") + " --out " +
+                         scratch.file("x.png"),
+                     "none.png: no such file or folder");
   EXPECT_FALSE(fs::exists(scratch.file("x.png")));
 }
 

@@ -4,20 +4,56 @@
 #include "flowinone/io/png.h"
 
 #include <png.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
+#include "flowinone/core/printable.h"
 
 namespace fi {
 namespace {
 
 constexpr png_uint_32 kMaxSide = 16384;
+constexpr std::uint64_t kDeflateMaxRatio = 1032;
+
+// The chunk list, walked before libpng sees it: libpng allocates a chunk's claimed length before
+// reading its data, so a 60-byte file claiming a 700 MB text chunk would cost 700 MB.
+struct ChunkScan {
+  std::uint64_t idat_bytes = 0;  // total length of the IDAT chunks
+  std::string error;             // the first chunk that runs past the end, if any
+};
+
+ChunkScan scan_chunks(const std::string& bytes) {
+  ChunkScan scan;
+  std::size_t at = 8;
+  while (at < bytes.size()) {
+    if (bytes.size() - at < 12) {
+      scan.error = "file is truncated inside the chunk header at byte " + std::to_string(at);
+      break;
+    }
+    std::uint64_t length = 0;
+    for (std::size_t i = 0; i < 4; ++i) length = (length << 8) | std::uint8_t(bytes[at + i]);
+    const std::string type = bytes.substr(at + 4, 4);
+    if (length > bytes.size() - at - 12) {
+      scan.error = "file is truncated: chunk '" + printable(type) + "' at byte " +
+                   std::to_string(at) + " claims " + std::to_string(length) + " bytes, " +
+                   std::to_string(bytes.size() - at - 12) + " remain";
+      break;
+    }
+    if (type == "IDAT") scan.idat_bytes += length;
+    at += 12 + std::size_t(length);
+    if (type == "IEND") break;
+  }
+  return scan;
+}
 
 struct ErrorState {
   char message[256] = {0};
@@ -104,6 +140,8 @@ struct RawImage {
   png_bytep* rows = nullptr;
   bool too_large = false;
   bool out_of_memory = false;
+  std::uint64_t idat_bytes = 0;  // compressed pixel bytes in the file (IDAT chunks)
+  bool too_little_data = false;  // fewer than the claimed size can inflate to
 };
 
 bool decode_core(png_structp png, png_infop info, RawImage* raw) {
@@ -115,6 +153,17 @@ bool decode_core(png_structp png, png_infop info, RawImage* raw) {
   raw->height = png_get_image_height(png, info);
   if (raw->width == 0 || raw->height == 0 || raw->width > kMaxSide || raw->height > kMaxSide) {
     raw->too_large = true;
+    return false;
+  }
+  // A 60-byte file may claim 16384x16384 pixels; deflate expands at most 1032 times, so compressed
+  // data that cannot hold the claimed pixels is refused before a gigabyte is allocated for them.
+  const std::uint64_t packed_bytes =
+      (std::uint64_t(raw->width) * raw->height * png_get_bit_depth(png, info) *
+           png_get_channels(png, info) +
+       7) /
+      8;
+  if (packed_bytes > (raw->idat_bytes + 1) * kDeflateMaxRatio) {
+    raw->too_little_data = true;
     return false;
   }
   const int color_type = png_get_color_type(png, info);
@@ -205,7 +254,10 @@ Image decode_png(const std::string& bytes, const std::string& source,
   state.data = reinterpret_cast<const unsigned char*>(bytes.data());
   state.size = bytes.size();
   state.position = 8;
+  const ChunkScan scan = scan_chunks(bytes);
+  check_file(scan.error.empty(), "[read_png] ", source, ": ", scan.error);
   RawImage raw;
+  raw.idat_bytes = scan.idat_bytes;
 
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &state.error, record_error, ignore_warning);
@@ -216,6 +268,10 @@ Image decode_png(const std::string& bytes, const std::string& source,
     throw FileError("[read_png] " + source + ": cannot create the libpng info struct");
   }
   png_set_read_fn(png, &state, read_bytes);
+  // libpng allocates a chunk's claimed length before reading it, and inflates zTXt/iCCP chunks up
+  // to this limit: bound both by what the bytes can hold (deflate's ratio) and by 8 MiB.
+  png_set_chunk_malloc_max(
+      png, png_alloc_size_t(std::min<std::uint64_t>(8u << 20, kDeflateMaxRatio * bytes.size())));
   const bool ok = decode_core(png, info, &raw);
 
   Image image;
@@ -241,6 +297,11 @@ Image decode_png(const std::string& bytes, const std::string& source,
   } else if (raw.too_large) {
     failure = "image size " + std::to_string(raw.width) + "x" + std::to_string(raw.height) +
               " is outside 1.." + std::to_string(kMaxSide) + " per side";
+  } else if (raw.too_little_data) {
+    failure = "its " + std::to_string(raw.idat_bytes) +
+              " bytes of compressed pixels cannot hold the " + std::to_string(raw.width) + "x" +
+              std::to_string(raw.height) + " picture it claims (deflate expands at most " +
+              std::to_string(kDeflateMaxRatio) + " times)";
   } else if (raw.out_of_memory) {
     failure = "out of memory";
   } else {
@@ -249,12 +310,68 @@ Image decode_png(const std::string& bytes, const std::string& source,
   std::free(raw.pixels);
   std::free(raw.rows);
   png_destroy_read_struct(&png, &info, nullptr);
-  check_file(failure.empty(), "[read_png] ", source, ": ", failure);
+  check_file(failure.empty(), "[read_png] ", source, ": ", printable(failure, 300));
   return image;
 }
 
 Image read_png(const std::string& path) {
   return decode_png(read_file(path, std::uint64_t(1) << 32), path);
+}
+
+namespace {
+
+constexpr std::size_t kHeaderBytes = 33;  // signature 8, IHDR length 4, type 4, data 13, CRC 4
+
+std::uint32_t big_endian32(const std::string& bytes, std::size_t at) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i) value = (value << 8) | std::uint8_t(bytes[at + i]);
+  return value;
+}
+
+}  // namespace
+
+PngHeader decode_png_header(const std::string& bytes, const std::string& source) {
+  const std::string where = "[read_png_header] " + source + ": ";
+  check_file(
+      bytes.size() >= 8 && png_sig_cmp(reinterpret_cast<png_const_bytep>(bytes.data()), 0, 8) == 0,
+      where, "not a PNG file (bad signature, ", bytes.size(), " bytes)");
+  check_file(bytes.size() >= kHeaderBytes, where, "file is truncated (", bytes.size(),
+             " bytes, the header needs ", kHeaderBytes, ")");
+  check_file(big_endian32(bytes, 8) == 13 && bytes.compare(12, 4, "IHDR") == 0, where,
+             "the first chunk is not a 13-byte IHDR");
+  const std::uint32_t crc =
+      std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(bytes.data() + 12), 4 + 13));
+  check_file(crc == big_endian32(bytes, 29), where, "IHDR's CRC does not match its bytes");
+  PngHeader header;
+  header.width = big_endian32(bytes, 16);
+  header.height = big_endian32(bytes, 20);
+  header.bit_depth = std::uint8_t(bytes[24]);
+  header.color_type = std::uint8_t(bytes[25]);
+  constexpr std::uint32_t kLargest = 0x7fffffffu;  // the PNG specification's limit
+  check_file(header.width >= 1 && header.width <= kLargest && header.height >= 1 &&
+                 header.height <= kLargest,
+             where, "image size ", header.width, "x", header.height, " is outside 1..", kLargest,
+             " per side");
+  // The depths each color type allows (PNG specification, table 11.1).
+  const int depth = header.bit_depth;
+  const bool valid =
+      (header.color_type == 0 &&
+       (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16)) ||
+      (header.color_type == 3 && (depth == 1 || depth == 2 || depth == 4 || depth == 8)) ||
+      ((header.color_type == 2 || header.color_type == 4 || header.color_type == 6) &&
+       (depth == 8 || depth == 16));
+  check_file(valid, where, "color type ", header.color_type, " with bit depth ", depth,
+             " is not a valid PNG combination");
+  return header;
+}
+
+PngHeader read_png_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  check_file(in.good(), "[read_png_header] ", path, ": cannot open the file");
+  std::string bytes(kHeaderBytes, '\0');
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  bytes.resize(std::size_t(in.gcount()));
+  return decode_png_header(bytes, path);
 }
 
 }  // namespace fi

@@ -1,6 +1,7 @@
 // PNG files through libpng: 8-bit gray, RGB and RGBA.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -25,5 +26,21 @@ Image read_png(const std::string& path);
 /// `text` is given it receives the tEXt/zTXt/iTXt entries.
 Image decode_png(const std::string& bytes, const std::string& source,
                  std::map<std::string, std::string>* text = nullptr);
+
+/// What a PNG's IHDR chunk says, read without decoding anything else.
+struct PngHeader {
+  std::uint32_t width = 0;   // 1 .. 2^31 - 1
+  std::uint32_t height = 0;  // 1 .. 2^31 - 1
+  int bit_depth = 0;         // 1, 2, 4, 8 or 16
+  int color_type = 0;        // 0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA
+};
+
+/// Parses the signature and the IHDR chunk, the first 33 bytes of `bytes` (more are ignored):
+/// their length, type, CRC, sizes and depth. Lets a caller refuse a picture of the wrong size
+/// before its pixels are inflated. Throws FileError naming `source`.
+PngHeader decode_png_header(const std::string& bytes, const std::string& source);
+
+/// Reads only the first 33 bytes of the file at `path` and decodes them as decode_png_header.
+PngHeader read_png_header(const std::string& path);
 
 }  // namespace fi

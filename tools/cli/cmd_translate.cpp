@@ -38,7 +38,9 @@ std::vector<std::string> input_files(const std::vector<std::string>& inputs) {
       std::vector<std::string> warnings;
       for (auto& file : list_image_files(input, true, &warnings)) files.push_back(file);
     } else {
-      check_file(fs::is_regular_file(input), "[--input] ", input, ": no such file or folder");
+      check_file(fs::exists(input), "[--input] ", input, ": no such file or folder");
+      check_file(fs::is_regular_file(input), "[--input] ", input,
+                 ": not a regular file or folder (a device, pipe or socket?)");
       files.push_back(input);
     }
   }
@@ -62,6 +64,12 @@ void run_translate(const TranslateFlags& flags) {
   }
   std::vector<torch::Tensor> pictures;
   for (const auto& file : files) {
+    // A PNG's size is in its first 33 bytes: a 16384x16384 one is refused before it is inflated.
+    if (sniff_image_file(file) == ImageFileKind::kPng) {
+      const PngHeader header = read_png_header(file);
+      check_arg(header.width == shape[2] && header.height == shape[1], "[--input] ", file, " is ",
+                header.width, "x", header.height, "; the model takes ", shape[2], "x", shape[1]);
+    }
     const Image image = read_image_file(file);
     check_arg(image.channels == shape[0] && image.width == shape[2] && image.height == shape[1],
               "[--input] ", file, " is ", image.width, "x", image.height, " with ", image.channels,
