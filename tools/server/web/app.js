@@ -53,11 +53,14 @@ function setStatus(ok, text) {
   pill.className = 'pill ' + (ok ? 'ok' : 'down');
 }
 
-async function loadModels() {
-  const list = await models.refresh();
+function showModelNames(list) {
   const names = list.map((m) => m.name).join(', ');
   $('foot-models').textContent = `${list.length} model${list.length === 1 ? '' : 's'}: ${names}`;
-  return list;
+}
+models.onChange(showModelNames);
+
+function loadModels() {
+  return models.refresh();
 }
 
 // Polls /health; when the server comes back, reloads the models.

@@ -11,10 +11,9 @@ import {$, fillSelect, messageOf, models, numberOf, showAlert, withProgress} fro
 const kDatasets = [['gaussian', 'Gaussian'], ['checkerboard', 'checkerboard'],
   ['checkerboard-fine', 'checkerboard, fine'], ['8gaussians', '8 Gaussians'], ['moons', 'moons'],
   ['circles', 'circles'], ['spirals', 'spirals']];
-const kCouplings = [['independent', 'independent'], ['ot-exact', 'optimal transport (exact)'],
-  ['ot-sinkhorn', 'optimal transport (Sinkhorn)']];
-const kPaths = [['straight', 'straight line'], ['vp', 'variance preserving'],
-  ['bridge', 'Brownian bridge']];
+const kCouplings = [['independent', 'independent'], ['ot-exact', 'OT, exact'],
+  ['ot-sinkhorn', 'OT, Sinkhorn']];
+const kPaths = [['straight', 'straight'], ['vp', 'VP (cos, sin)'], ['bridge', 'bridge']];
 const kSamples = 3000;       // points drawn per run
 const kStates = 41;          // states along the ODE (t = 0, 0.025, ..., 1)
 const kShownParticles = 900;
@@ -24,12 +23,12 @@ const kPlayMs = 3500;        // t from 0 to 1
 
 // [id suffix, label, control] of a run's form; control: a list of options or input attributes.
 const kFields = [
-  ['source', 'Source (t = 0)', kDatasets],
-  ['target', 'Target (t = 1)', kDatasets],
+  ['source', 'Source, t = 0', kDatasets],
+  ['target', 'Target, t = 1', kDatasets],
   ['coupling', 'Coupling', kCouplings],
   ['path', 'Path', kPaths],
   ['sigma', 'Sigma', {type: 'number', min: 0, max: 2, step: 0.01}],
-  ['steps', 'Training steps', {type: 'number', min: 1, max: 5000, step: 100}],
+  ['steps', 'Steps', {type: 'number', min: 1, max: 5000, step: 100}],
 ];
 const kAdvanced = [
   ['width', 'Width', {type: 'number', min: 16, max: 256, step: 16}],
@@ -241,7 +240,7 @@ class Run {
     if (layers.field) this.drawFieldAt(t);
     this.canvas.dataset.drawn = t.toFixed(2);
     this.caption.textContent = `t = ${t.toFixed(2)} · ${this.sample.model} · ` +
-        `${this.sample.points.length} samples · ${this.sample.nfe} function evaluations` +
+        `${this.sample.points.length} samples · ${this.sample.nfe} evaluations` +
         (layers.field && shared.noVelocity ? ` · ${shared.noVelocity}` : '');
   }
 
