@@ -397,7 +397,9 @@ def check_bad_uploads(page, scratch):
     page.wait(lambda: "40" in page.alert_text("lk-alert"), 30,
               "the server's message naming the wrong size")
     message = page.alert_text("lk-alert")
-    check("32" in message, f"the message does not name the model's size: {message!r}")
+    sizes = re.findall(r"\d+x\d+", message)
+    check(len(sizes) >= 2 and "40x40" in sizes,
+          f"the message does not name both sizes: {message!r}")
     log(f"likelihood, 40x40 picture: {message}")
 
 

@@ -10,6 +10,7 @@
 
 #include "base64.h"
 #include "flowinone/core/errors.h"
+#include "web_assets.h"
 
 namespace fi::server {
 
@@ -109,12 +110,30 @@ HttpServer::Routes::Routes(ServerApi& api, HttpOptions options)
   // Authentication before routing; /health stays open for load balancers.
   server_.set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
-        if (request.method == "OPTIONS" || request.path == "/health" || authorized(request))
+        // The web page is open too: it holds no data, and a browser cannot send the key with a
+        // page load; every API call the page makes still needs it.
+        const bool page = request.method == "GET" && find_web_asset(request.path) != nullptr;
+        if (request.method == "OPTIONS" || request.path == "/health" || page || authorized(request))
           return httplib::Server::HandlerResponse::Unhandled;
         send_error(response, ApiError(401, "unauthorized", "",
                                       "a valid API key is required: Authorization: Bearer KEY"));
         return httplib::Server::HandlerResponse::Handled;
       });
+  // The web page (web_assets.h): "/" and "/static/NAME", compiled into the binary.
+  auto web_page = [](const httplib::Request& request, httplib::Response& response) {
+    const WebAsset* asset = find_web_asset(request.path);
+    if (asset == nullptr) {
+      send_error(response, ApiError(404, "not_found", "", "no file " + request.path));
+      return;
+    }
+    response.set_header("Cache-Control", "no-cache");
+    response.set_header("X-Content-Type-Options", "nosniff");
+    response.set_header("Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data: blob:; object-src 'none'");
+    response.set_content(std::string(asset->body), std::string(asset->content_type));
+  };
+  server_.Get("/", web_page);
+  server_.Get(R"(/static/[A-Za-z0-9_.-]+)", web_page);
   server_.Get("/health", [this](const httplib::Request&, httplib::Response& response) {
     guarded(response, [&] { return api_.health(); });
   });

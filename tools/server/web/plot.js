@@ -244,7 +244,7 @@ export function drawHistogram(canvas, values, mark, markError, label) {
   const counts = new Array(bins).fill(0);
   for (const v of values) counts[Math.min(bins - 1, Math.floor((v - lo) / (hi - lo) * bins))] += 1;
   const maxCount = Math.max(1, ...counts);
-  const left = 40, right = w - 12, top = 28, bottom = h - 34;
+  const left = 40, right = w - 28, top = 28, bottom = h - 34;
   const x = (v) => left + (right - left) * (v - lo) / (hi - lo);
   ctx.fillStyle = '#c7cbe0';
   counts.forEach((c, i) => {
