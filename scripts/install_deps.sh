@@ -13,6 +13,7 @@ packages=(
   libcpp-httplib-dev                      # the HTTP server (flowinone serve)
   chromium chromium-driver python3-selenium  # the web page's browser test (tests/browser/)
   libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev                # libFuzzer and the sanitizers' runtimes (scripts/fuzz.sh)
   dataset-fashion-mnist
 )
 
