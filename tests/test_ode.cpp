@@ -6,6 +6,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "flowinone/solvers/ode.h"
 
@@ -240,4 +241,54 @@ TEST(Ode, ParseSolverRoundTripsAndListsNamesOnError) {
     EXPECT_NE(message.find("heun"), std::string::npos) << message;
     EXPECT_NE(message.find("euler, midpoint, rk4, dopri5"), std::string::npos) << message;
   }
+}
+
+// on_step sees step 0 (x0) and every accepted step with the state the solver holds then, the
+// last being the solution; an exception from it abandons the solve.
+TEST(Ode, OnStepReportsEveryAcceptedStepAndCanAbandonTheSolve) {
+  for (const auto solver : {fi::SolverKind::kEuler, fi::SolverKind::kRk4}) {
+    fi::SolveOptions options;
+    options.solver = solver;
+    options.num_steps = 8;
+    options.record_trajectory = true;
+    std::vector<std::int64_t> steps;
+    std::vector<double> times;
+    std::vector<torch::Tensor> states;
+    options.on_step = [&](const fi::SolveStep& step) {
+      EXPECT_EQ(step.total, 8);
+      steps.push_back(step.step);
+      times.push_back(step.t);
+      states.push_back(step.x->clone());
+    };
+    const fi::Solution solution = fi::solve_ode(rotation_velocity, start_points(), options);
+    ASSERT_EQ(steps.size(), 9u);
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      EXPECT_EQ(steps[k], static_cast<std::int64_t>(k));
+      EXPECT_DOUBLE_EQ(times[k], solution.times[k]);
+      EXPECT_TRUE(torch::equal(states[k], solution.trajectory[k]));
+    }
+    EXPECT_TRUE(torch::equal(states.back(), solution.x));
+  }
+  fi::SolveOptions dopri;
+  dopri.solver = fi::SolverKind::kDopri5;
+  std::int64_t reports = 0;
+  dopri.on_step = [&](const fi::SolveStep& step) {
+    EXPECT_EQ(step.total, 0);
+    EXPECT_EQ(step.step, reports++);
+  };
+  const fi::Solution adaptive = fi::solve_ode(rotation_velocity, start_points(), dopri);
+  EXPECT_EQ(reports, adaptive.num_accepted_steps + 1);
+
+  fi::SolveOptions stopped;
+  std::int64_t evaluations = 0;
+  stopped.num_steps = 100;
+  stopped.on_step = [](const fi::SolveStep& step) {
+    if (step.step == 3) throw std::runtime_error("cancelled");
+  };
+  auto counting = [&](const torch::Tensor& x, double t) {
+    ++evaluations;
+    return rotation_velocity(x, t);
+  };
+  EXPECT_THROW(fi::solve_ode(counting, start_points(), stopped), std::runtime_error);
+  EXPECT_EQ(evaluations, 3);
 }

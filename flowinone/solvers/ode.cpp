@@ -65,6 +65,13 @@ void record(Solution& solution, const SolveOptions& options, double t, const tor
   solution.trajectory.push_back(x);
 }
 
+// After an accepted step: the trajectory, then the caller's observer.
+void accepted(Solution& solution, const SolveOptions& options, std::int64_t step,
+              std::int64_t total, double t, const torch::Tensor& x) {
+  record(solution, options, t, x);
+  if (options.on_step) options.on_step(SolveStep{step, total, t, &x});
+}
+
 // One fixed step of size dt from (x, t); returns the new state as a fresh tensor.
 torch::Tensor fixed_step(SolverKind kind, CountedVelocity& f, const torch::Tensor& x, double t,
                          double dt) {
@@ -97,13 +104,13 @@ Solution solve_fixed(const VelocityFn& velocity, const torch::Tensor& x0,
   CountedVelocity f(velocity, std::numeric_limits<std::int64_t>::max());
   const double dt = (options.t1 - options.t0) / options.num_steps;
   torch::Tensor x = x0;
-  record(solution, options, options.t0, x);
+  accepted(solution, options, 0, options.num_steps, options.t0, x);
   for (int step = 0; step < options.num_steps; ++step) {
     const double t = options.t0 + step * dt;
     x = fixed_step(options.solver, f, x, t, dt);
     // The last step lands exactly on t1, whatever rounding did to t0 + num_steps * dt.
     const double t_next = step + 1 == options.num_steps ? options.t1 : t + dt;
-    record(solution, options, t_next, x);
+    accepted(solution, options, step + 1, options.num_steps, t_next, x);
   }
   solution.x = x;
   solution.nfe = f.nfe();
@@ -167,7 +174,7 @@ Solution solve_dopri5(const VelocityFn& velocity, const torch::Tensor& x0,
   h = std::min(h, span);
   double t = t0;
   bool last_rejected = false;
-  record(solution, options, t, x);
+  accepted(solution, options, 0, 0, t, x);
 
   while (direction * (t1 - t) > 0) {
     // Never step past t1; a remainder of a few ulps is folded into this step.
@@ -221,7 +228,7 @@ Solution solve_dopri5(const VelocityFn& velocity, const torch::Tensor& x0,
       k1 = k7;
       t = t_new;
       ++solution.num_accepted_steps;
-      record(solution, options, t, x);
+      accepted(solution, options, solution.num_accepted_steps, 0, t, x);
       // Right after a rejection the step may not grow (Hairer's facmax = 1).
       if (last_rejected) factor = std::min(factor, 1.0);
       last_rejected = false;

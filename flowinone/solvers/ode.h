@@ -28,6 +28,14 @@ enum class SolverKind { kEuler, kMidpoint, kRk4, kDopri5 };
 SolverKind parse_solver(const std::string& name);
 std::string to_string(SolverKind kind);
 
+/// What a solver reports after each accepted step (SolveOptions::on_step).
+struct SolveStep {
+  std::int64_t step = 0;             // accepted steps so far: 0 at the start, 1 after the first
+  std::int64_t total = 0;            // fixed-step methods: num_steps; dopri5: 0 (not known)
+  double t = 0;                      // the time reached
+  const torch::Tensor* x = nullptr;  // the state at t (B, ...)
+};
+
 struct SolveOptions {
   SolverKind solver = SolverKind::kEuler;
   int num_steps = 100;             // fixed-step methods; must be >= 1
@@ -38,6 +46,9 @@ struct SolveOptions {
   double first_step = 0.0;         // dopri5 initial step size; 0 = choose automatically
   std::int64_t max_nfe = 100000;   // dopri5 gives up (throws) past this many evaluations
   bool record_trajectory = false;  // keep x at every accepted step (including t0 and t1)
+  // Called at the start (step 0, x0) and after every accepted step: progress, pictures along the
+  // way. It may throw to abandon the solve (a cancelled request); the exception leaves solve_ode.
+  std::function<void(const SolveStep&)> on_step;
 };
 
 struct Solution {
