@@ -7,6 +7,7 @@
 #include "flowinone/generative/data_spec.h"
 #include "flowinone/generative/generate.h"
 #include "flowinone/generative/image_generation.h"
+#include "flowinone/generative/point_rows.h"
 
 namespace fi {
 
@@ -35,7 +36,11 @@ Generated FlowMatchingModel::sample(std::int64_t n, const torch::Tensor& labels,
     return generated;
   }
   check_arg(!labels.defined(), "[sample] the 2D model ", config().model, " takes no class");
-  Solution solution = generate(network_, config(), n, options.seed, options.solve, device());
+  Solution solution =
+      options.noise.defined()
+          ? solve_point_rows(model_velocity(network_),
+                             given_noise(options.noise, {n, 2}, device()), options.solve)
+          : generate(network_, config(), n, options.seed, options.solve, device());
   generated.x = std::move(solution.x);
   generated.nfe = solution.nfe;
   generated.times = std::move(solution.times);
@@ -82,6 +87,16 @@ Generated FlowMatchingModel::translate(const torch::Tensor& inputs,
   Generated generated;
   generated.x = translate_images(network_, config(), inputs, options, device(), &generated.nfe);
   return generated;
+}
+
+torch::Tensor FlowMatchingModel::source_noise(std::int64_t n, std::uint64_t seed) {
+  if (!is_image_pairs(config())) return sample_source(config(), n, seed, device());
+  // Translation: the Gaussian draw of translate_images, whatever the source.
+  check_arg(n >= 1, "[source_noise] n must be >= 1, got ", n);
+  at::Generator generator = make_generator(seed);
+  std::vector<std::int64_t> shape = data_shape(config());
+  shape.insert(shape.begin(), n);
+  return torch::randn(shape, generator).to(device());
 }
 
 VelocityFn FlowMatchingModel::velocity_field() { return model_velocity(network_); }

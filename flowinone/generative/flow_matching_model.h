@@ -31,6 +31,7 @@ class FlowMatchingModel : public GenerativeModel {
   LogDensity sample_with_log_prob(std::int64_t n, const GenerationOptions& generation,
                                   const ScoringOptions& scoring) override;
   Generated translate(const torch::Tensor& inputs, const GenerationOptions& options) override;
+  torch::Tensor source_noise(std::int64_t n, std::uint64_t seed) override;
   VelocityFn velocity_field() override;
 
  private:

@@ -5,6 +5,7 @@
 #include "flowinone/data/toy2d.h"
 #include "flowinone/generative/data_spec.h"
 #include "flowinone/generative/guidance.h"
+#include "flowinone/generative/point_rows.h"
 
 namespace fi {
 
@@ -35,6 +36,13 @@ torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64
   return make_toy2d(config.source)->sample(n, generator).to(device);
 }
 
+torch::Tensor given_noise(const torch::Tensor& noise, c10::IntArrayRef shape,
+                          const c10::Device& device) {
+  check_arg(noise.defined() && noise.sizes() == shape, "[generate] the given noise must be ",
+            shape, ", got ", noise.defined() ? noise.sizes() : c10::IntArrayRef{});
+  return noise.to(device, torch::kFloat32);
+}
+
 torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64_t seed) {
   check_arg(n >= 1, "[sample_target] n must be >= 1, got ", n);
   at::Generator generator = make_generator(seed);
@@ -43,7 +51,7 @@ torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64
 
 Solution generate(const VelocityModelPtr& model, const RunConfig& config, std::int64_t n,
                   std::uint64_t seed, const SolveOptions& options, const c10::Device& device) {
-  return solve_ode(model_velocity(model), sample_source(config, n, seed, device), options);
+  return solve_point_rows(model_velocity(model), sample_source(config, n, seed, device), options);
 }
 
 Solution generate_conditioned(const VelocityModelPtr& model, const torch::Tensor& x0,

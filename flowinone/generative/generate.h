@@ -29,10 +29,16 @@ void check_likelihood_source(const RunConfig& config);
 torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64_t seed,
                             const c10::Device& device);
 
+/// GenerationOptions::noise checked to be of `shape` (n rows of the model's data shape), on
+/// `device`; throws std::invalid_argument naming both shapes.
+torch::Tensor given_noise(const torch::Tensor& noise, c10::IntArrayRef shape,
+                          const c10::Device& device);
+
 /// n points of the configuration's target (data) distribution, drawn with `seed`, on the CPU.
 torch::Tensor sample_target(const RunConfig& config, std::int64_t n, std::uint64_t seed);
 
-/// x0 = sample_source(...), then solve_ode(model, x0, options). The solution's x is on `device`.
+/// x0 = sample_source(...), then solve_point_rows(model, x0, options). The solution's x is on
+/// `device`.
 Solution generate(const VelocityModelPtr& model, const RunConfig& config, std::int64_t n,
                   std::uint64_t seed, const SolveOptions& options, const c10::Device& device);
 

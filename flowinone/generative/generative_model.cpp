@@ -45,6 +45,11 @@ Generated GenerativeModel::translate(const torch::Tensor& inputs,
                               ") does not translate pictures: it was not trained on image pairs");
 }
 
+torch::Tensor GenerativeModel::source_noise(std::int64_t, std::uint64_t) {
+  throw std::invalid_argument("[source_noise] the model " + config_.model +
+                              " draws its noise inside its own sampling pass");
+}
+
 VelocityFn GenerativeModel::velocity_field() {
   throw std::invalid_argument("[velocity_field] the model " + config_.model +
                               " has no velocity field: it does not integrate an ODE");

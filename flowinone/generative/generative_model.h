@@ -62,6 +62,9 @@ struct GenerationOptions {
   double guidance = 1.0;     // conditioned velocity models: classifier-free guidance weight
   double temperature = 1.0;  // normalizing flows: std of the base samples
   std::uint64_t seed = 0;    // the source noise
+  // Given: the source draw to start from, as source_noise(n, seed) returns it, instead of one
+  // drawn here from seed. A server batching several requests into one solve concatenates theirs.
+  torch::Tensor noise;
   // Images integrated at once; the noise is drawn for all of them first, so the images do not
   // depend on it. 2D points are integrated in one batch.
   std::int64_t batch_size = 250;
@@ -97,6 +100,11 @@ class GenerativeModel {
   /// n samples from the model's source noise; labels (n) int64 or undefined. Without gradients.
   virtual Generated sample(std::int64_t n, const torch::Tensor& labels,
                            const GenerationOptions& options) = 0;
+
+  /// The random draw that sample(n, ...) or translate() of n inputs starts from with `seed` (the
+  /// source points, or the Gaussian noise of images), on the model's device; models that
+  /// integrate. The default throws std::invalid_argument naming the model.
+  virtual torch::Tensor source_noise(std::int64_t n, std::uint64_t seed);
 
   /// log p(x) (B) float64 in nats, on the 8-bit scale for images (dequantized here with noise
   /// seeded by options.seed). labels (B): the data's classes for a class-conditional model, which

@@ -60,8 +60,10 @@ torch::Tensor generate_images(const VelocityModelPtr& model, const RunConfig& co
               "[generate_images] classes must be in [0, ", config.num_classes, ")");
     cond.labels = labels.to(device, torch::kInt64);
   }
+  const std::vector<std::int64_t> shape = batch_shape(config, n);
   at::Generator generator = make_generator(options.seed);
-  const torch::Tensor x0 = torch::randn(batch_shape(config, n), generator).to(device);
+  const torch::Tensor x0 = options.noise.defined() ? given_noise(options.noise, shape, device)
+                                                   : torch::randn(shape, generator).to(device);
   return solved(model, x0, cond, options, nfe);
 }
 
@@ -78,15 +80,19 @@ torch::Tensor translate_images(const VelocityModelPtr& model, const RunConfig& c
   Conditioning cond;
   cond.image = inputs.to(device, torch::kFloat32);
   at::Generator generator = make_generator(options.seed);
+  auto gaussian = [&] {
+    return options.noise.defined() ? given_noise(options.noise, inputs.sizes(), device)
+                                   : torch::randn(inputs.sizes(), generator).to(device);
+  };
   torch::Tensor x0;
   if (config.source == "input") {
     // Training saw input + source_noise * eps1 + sigma * eps2 at t = 0: one Gaussian of the
     // combined std (equal to sigma, and the same draws, without source noise).
     x0 = cond.image;
     const double noise = std::hypot(config.sigma, config.source_noise);
-    if (noise > 0) x0 = x0 + noise * torch::randn(inputs.sizes(), generator).to(device);
+    if (noise > 0) x0 = x0 + noise * gaussian();
   } else {
-    x0 = torch::randn(inputs.sizes(), generator).to(device);
+    x0 = gaussian();
   }
   return solved(model, x0, cond, options, nfe);
 }
