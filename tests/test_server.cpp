@@ -16,6 +16,8 @@
 #include "flowinone/io/png.h"
 #include "flowinone/train/trainer.h"
 #include "http_server.h"
+#include "job_queue.h"
+#include "solve_batcher.h"
 #include "temp_dir.h"
 
 using nlohmann::json;
@@ -75,12 +77,20 @@ const std::map<std::string, std::string>& model_dirs() {
 // A server on an ephemeral port, serving until the fixture ends.
 class Serving {
  public:
-  explicit Serving(const std::string& api_key = "", fi::server::ServerLimits limits = {})
-      : api_(model_dirs(), c10::Device(c10::kCPU), limits) {
+  explicit Serving(const std::string& api_key = "", fi::server::ServerLimits limits = {},
+                   fi::server::JobLimits job_limits = {})
+      : api_(model_dirs(), c10::Device(c10::kCPU), limits),
+        jobs_(
+            job_limits,
+            [this](const std::string& kind, const json& request,
+                   fi::server::JobControl& control) { return api_.run_job(kind, request, control); },
+            [](std::exception_ptr error) {
+              return fi::server::to_api_error(error).to_json()["error"];
+            }) {
     fi::server::HttpOptions options;
     options.port = 0;
     options.api_key = api_key;
-    http_ = std::make_unique<fi::server::HttpServer>(api_, options);
+    http_ = std::make_unique<fi::server::HttpServer>(api_, jobs_, options);
     port_ = http_->bind();
     thread_ = std::thread([this] { http_->serve(); });
     api_.load();
@@ -88,6 +98,7 @@ class Serving {
     client_->set_read_timeout(120, 0);
   }
   ~Serving() {
+    jobs_.shutdown(0);
     http_->stop();
     thread_.join();
   }
@@ -97,9 +108,23 @@ class Serving {
     if (!key.empty()) headers.emplace("Authorization", "Bearer " + key);
     return client_->Post(path.c_str(), headers, body.dump(), "application/json");
   }
+  // Polls a job until it has ended (or a minute has passed).
+  json wait_job(const std::string& id) {
+    json job;
+    for (int i = 0; i < 1200; ++i) {
+      job = json::parse(client_->Get(("/v1/jobs/" + id).c_str())->body);
+      const std::string status = job.value("status", "");
+      if (status == "done" || status == "failed" || status == "cancelled") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return job;
+  }
+  fi::server::ServerApi& api() { return api_; }
+  fi::server::JobQueue& jobs() { return jobs_; }
 
  private:
   fi::server::ServerApi api_;
+  fi::server::JobQueue jobs_;
   std::unique_ptr<fi::server::HttpServer> http_;
   int port_ = 0;
   std::thread thread_;
@@ -284,4 +309,287 @@ TEST(ServeCli, SigtermStopsItWithStatusZeroAndBadFlagsExitTwo) {
     EXPECT_EQ(bad.status, 2) << flags << "\n" << bad.output;
     EXPECT_EQ(bad.output.rfind("error: ", 0), 0u) << bad.output;
   }
+}
+
+TEST(Server, JobsRunReportAndStreamTheirProgress) {
+  Serving serving;
+  const json request = {{"kind", "generate"}, {"model", "cb"}, {"n", 30}, {"seed", 5},
+                        {"steps", 6}};
+  const auto submitted = serving.post("/v1/jobs", request);
+  ASSERT_EQ(submitted->status, 202) << submitted->body;
+  const std::string id = body_of(submitted)["id"];
+  const json job = serving.wait_job(id);
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["step"], 6);
+  EXPECT_EQ(job["total"], 6);
+  // The job's result is the plain endpoint's, point for point.
+  json plain_request = request;
+  plain_request.erase("kind");
+  const json plain = body_of(serving.post("/v1/generate", plain_request));
+  EXPECT_EQ(job["result"]["points"], plain["points"]);
+  // The event stream of an ended job: its final event, then the stream ends.
+  const auto events = serving.client().Get(("/v1/jobs/" + id + "/events").c_str());
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200);
+  EXPECT_NE(events->get_header_value("Content-Type").find("text/event-stream"), std::string::npos);
+  EXPECT_NE(events->body.find("event: done\ndata: {"), std::string::npos) << events->body;
+  // Listing, unknown ids, cancelling an ended job, bad kinds and requests refused at submission.
+  EXPECT_EQ(body_of(serving.client().Get("/v1/jobs"))["jobs"].size(), 1u);
+  expect_error(serving.client().Get("/v1/jobs/job-nope"), 404, "id");
+  expect_error(serving.client().Get("/v1/jobs/job-nope/events"), 404, "id");
+  expect_error(serving.client().Delete(("/v1/jobs/" + id).c_str()), 409, "id");
+  expect_error(serving.post("/v1/jobs", {{"kind", "paint"}}), 400, "kind");
+  expect_error(serving.post("/v1/jobs", {{"model", "cb"}}), 400, "kind");
+  expect_error(serving.post("/v1/jobs", {{"kind", "generate"}, {"model", "nope"}}), 404, "model");
+  expect_error(serving.post("/v1/jobs", {{"kind", "train"}, {"width", 100000}}), 400, "width");
+  // A job that fails keeps its error.
+  const auto failing = serving.post("/v1/jobs", {{"kind", "generate"}, {"model", "cb"}, {"n", -1}});
+  ASSERT_EQ(failing->status, 202);
+  const json failed = serving.wait_job(body_of(failing)["id"]);
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["error"]["field"], "n");
+}
+
+TEST(Server, TrainingJobServesItsModelAndStreamsTheLoss) {
+  Serving serving;
+  const auto submitted = serving.post(
+      "/v1/jobs", {{"kind", "train"}, {"target", "moons"}, {"width", 16}, {"depth", 2},
+                   {"steps", 40}, {"batch_size", 64}, {"seed", 3}, {"name", "mine"}});
+  ASSERT_EQ(submitted->status, 202) << submitted->body;
+  const json job = serving.wait_job(body_of(submitted)["id"]);
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["result"]["model"], "mine");
+  ASSERT_EQ(job["loss"].size(), 4u);  // every 10 steps
+  EXPECT_EQ(job["loss"][3][0], 40);
+  EXPECT_TRUE(std::isfinite(job["loss"][3][1].get<double>()));
+  // The model is served: listed, sampled with a trajectory, and its velocity field read.
+  bool listed = false;
+  const json models = body_of(serving.client().Get("/v1/models"));
+  for (const auto& model : models["models"])
+    listed = listed || (model["name"] == "mine" && model["trained_here"] == true);
+  EXPECT_TRUE(listed) << models.dump();
+  const auto sampled =
+      serving.post("/v1/generate", {{"model", "mine"}, {"n", 20}, {"steps", 4}, {"trajectory", 5}});
+  ASSERT_EQ(sampled->status, 200) << sampled->body;
+  EXPECT_EQ(body_of(sampled)["trajectory"]["states"].size(), 5u);
+  const auto field =
+      serving.post("/v1/velocity", {{"model", "mine"}, {"t", 0.5}, {"points", {{0.0, 1.0}}}});
+  ASSERT_EQ(field->status, 200) << field->body;
+  EXPECT_EQ(body_of(field)["velocities"].size(), 1u);
+  // A base model's name cannot be taken.
+  expect_error(serving.post("/v1/jobs", {{"kind", "train"}, {"name", "cb"}}), 400, "name");
+}
+
+TEST(Server, QueueFullCancelQueuedAndRunningJobs) {
+  fi::server::JobLimits limits;
+  limits.max_queued = 1;
+  limits.workers = 1;
+  Serving serving("", {}, limits);
+  const json long_training = {{"kind", "train"}, {"width", 16}, {"steps", 5000}};
+  const std::string running = body_of(serving.post("/v1/jobs", long_training))["id"];
+  // Wait until the worker has taken it, so the next one stays queued.
+  for (int i = 0; i < 400 && body_of(serving.client().Get(("/v1/jobs/" + running).c_str()))
+                                     ["status"] != "running";
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto queued = serving.post("/v1/jobs", long_training);
+  ASSERT_EQ(queued->status, 202) << queued->body;
+  expect_error(serving.post("/v1/jobs", long_training), 429);
+  // Cancel the queued job, then the running one, which stops at its next step.
+  const auto cancelled_queued =
+      serving.client().Delete(("/v1/jobs/" + body_of(queued)["id"].get<std::string>()).c_str());
+  ASSERT_EQ(cancelled_queued->status, 200) << cancelled_queued->body;
+  EXPECT_EQ(body_of(cancelled_queued)["status"], "cancelled");
+  const auto cancelled_running = serving.client().Delete(("/v1/jobs/" + running).c_str());
+  ASSERT_EQ(cancelled_running->status, 200) << cancelled_running->body;
+  const json stopped = body_of(cancelled_running);
+  EXPECT_EQ(stopped["status"], "cancelled") << stopped.dump();
+  EXPECT_LT(stopped["step"].get<int>(), 5000);
+  // The queue has room again.
+  EXPECT_EQ(serving.post("/v1/jobs", {{"kind", "prompt"}, {"task", "force"}})->status, 202);
+}
+
+TEST(JobQueue, ExpiredResultsAnswerGoneAndShutdownCancels) {
+  std::atomic<int> started{0};
+  fi::server::JobLimits limits;
+  limits.workers = 1;
+  limits.keep_seconds = 0.3;
+  fi::server::JobQueue queue(
+      limits,
+      [&](const std::string& kind, const json&, fi::server::JobControl& control) -> json {
+        ++started;
+        if (kind == "quick") return {{"ok", true}};
+        while (true) {  // runs until cancelled
+          control.check_cancelled();
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      },
+      [](std::exception_ptr) { return json{{"code", "x"}}; });
+  const std::string quick = queue.submit("quick", json::object())["id"];
+  for (int i = 0; i < 200 && queue.status(quick)["status"] != "done"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(queue.status(quick)["status"], "done");
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_THROW(queue.status(quick), fi::server::JobQueue::ExpiredJob);
+  EXPECT_THROW(queue.status("job-unknown"), fi::server::JobQueue::UnknownJob);
+  // Shutdown: the queued job is cancelled at once, the running one after the grace period.
+  const std::string forever = queue.submit("forever", json::object())["id"];
+  while (started < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::string waiting = queue.submit("forever", json::object())["id"];
+  queue.shutdown(0.05);
+  EXPECT_EQ(queue.status(waiting)["status"], "cancelled");
+  EXPECT_EQ(queue.status(forever)["status"], "cancelled");
+  EXPECT_EQ(started, 2);
+  EXPECT_THROW(queue.submit("quick", json::object()), fi::server::JobQueue::ShuttingDown);
+}
+
+namespace {
+
+// A job's control that holds its solve at the start until `release` turns true (10 s at most).
+class HeldControl : public fi::server::JobControl {
+ public:
+  explicit HeldControl(std::function<bool()> release) : release_(std::move(release)) {}
+  void progress(std::int64_t step, std::int64_t) override {
+    if (step != 0) return;
+    entered = true;
+    for (int i = 0; i < 2000 && !release_(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  void loss(std::int64_t, double) override {}
+  bool cancel_requested() const override { return false; }
+  std::atomic<bool> entered{false};
+
+ private:
+  std::function<bool()> release_;
+};
+
+}  // namespace
+
+// Requests merged into one solve: 2D points get the same bytes as each alone; pictures, merged
+// only when asked, the same numbers to float rounding, and by default each is solved alone.
+TEST(SolveBatcher, MergedRequestsMatchEachAlone) {
+  struct Case {
+    std::string model;
+    bool merge_images;
+  };
+  for (const Case& c : {Case{"cb", false}, Case{"vp", true}, Case{"vp", false}}) {
+    SCOPED_TRACE(c.model + (c.merge_images ? " merged" : ""));
+    const fi::LoadedModel loaded = fi::load_model_dir(model_dirs().at(c.model), torch::kCPU);
+    const bool translate = loaded.model->describe().translates;
+    fi::server::SolveBatcher batcher(loaded.model, 1000, nullptr, c.merge_images);
+    auto make_item = [&](std::uint64_t seed, std::int64_t n) {
+      fi::server::BatchItem item;
+      item.translate = translate;
+      item.n = n;
+      item.options.solve.num_steps = 5;
+      item.options.seed = seed;
+      item.options.guidance = loaded.model->describe().default_guidance;
+      if (translate) {
+        at::Generator generator = fi::make_generator(seed + 100);
+        item.inputs = torch::rand({n, 1, 32, 32}, generator) * 2 - 1;
+      }
+      return item;
+    };
+    // The first holds the model while three more queue up; they then share one solve.
+    fi::server::BatchItem first = make_item(1, 2);
+    HeldControl hold([&] { return batcher.pending() == 3; });
+    first.control = &hold;
+    std::vector<fi::server::BatchItem> items = {make_item(2, 3), make_item(3, 1), make_item(4, 50)};
+    items[1].states = 3;
+    std::thread leader([&] { batcher.run(first); });
+    while (!hold.entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::vector<std::thread> followers;
+    for (auto& item : items) followers.emplace_back([&batcher, &item] { batcher.run(item); });
+    for (auto& follower : followers) follower.join();
+    leader.join();
+    const bool merged = !translate || c.merge_images;
+    EXPECT_EQ(first.batch_requests, 1);
+    for (auto& item : items) {
+      EXPECT_EQ(item.batch_requests, merged ? 3 : 1);
+      fi::server::BatchItem alone = make_item(item.options.seed, item.n);
+      alone.states = item.states;
+      batcher.run(alone);
+      EXPECT_EQ(alone.batch_requests, 1);
+      ASSERT_EQ(item.result.trajectory.size(), alone.result.trajectory.size());
+      if (translate && c.merge_images) {
+        EXPECT_TRUE(torch::allclose(item.result.x, alone.result.x, 0, 1e-4));
+        continue;
+      }
+      EXPECT_TRUE(torch::equal(item.result.x, alone.result.x)) << "seed " << item.options.seed;
+      for (std::size_t k = 0; k < item.result.trajectory.size(); ++k)
+        EXPECT_TRUE(torch::equal(item.result.trajectory[k], alone.result.trajectory[k]));
+    }
+    // And alone is the library's own call.
+    fi::GenerationOptions options = items[0].options;
+    const torch::Tensor library = translate ? loaded.model->translate(items[0].inputs, options).x
+                                            : loaded.model->sample(3, {}, options).x;
+    if (!(translate && c.merge_images)) EXPECT_TRUE(torch::equal(items[0].result.x, library));
+  }
+}
+
+TEST(Server, MetricsVelocityIntermediatesAndDrawnPrompts) {
+  Serving serving;
+  ASSERT_EQ(serving.post("/v1/generate", {{"model", "cb"}, {"n", 3}})->status, 200);
+  expect_error(serving.post("/v1/generate", {{"model", "cb"}, {"n", 0}}), 400, "n");
+  // The velocity field as the library computes it.
+  const fi::LoadedModel loaded = fi::load_model_dir(model_dirs().at("cb"), torch::kCPU);
+  const auto field = serving.post("/v1/velocity",
+                                  {{"model", "cb"}, {"t", 0.25}, {"points", {{0.5, -1.0}}}});
+  ASSERT_EQ(field->status, 200) << field->body;
+  const torch::Tensor v =
+      loaded.model->velocity_field()(torch::tensor({{0.5f, -1.0f}}), 0.25).to(torch::kFloat64);
+  EXPECT_EQ(body_of(field)["velocities"][0][0].get<double>(), v[0][0].item<double>());
+  expect_error(serving.post("/v1/velocity", {{"model", "cb"}, {"points", {{0.0, 0.0}}}}), 400,
+               "t");
+  expect_error(serving.post("/v1/velocity", {{"model", "flow"}, {"t", 0.5}, {"points", {{0, 0}}}}),
+               400, "model");
+  // A prompt drawn from boxes, arrows, strokes and dots, then translated with 4 pictures along
+  // the way, the last of which is the output.
+  const auto drawn = serving.post(
+      "/v1/prompt", {{"task", "force"},
+                     {"boxes", {{2, 2, 12, 12}}},
+                     {"arrows", {{16, 16, 28, 16}}},
+                     {"strokes", {{{3, 25}, {8, 29}, {14, 24}}}},
+                     {"dots", {{24, 6}}}});
+  ASSERT_EQ(drawn->status, 200) << drawn->body;
+  const fi::Image prompt =
+      fi::decode_png(fi::server::base64_decode(body_of(drawn)["image"], "image"), "prompt");
+  int lit = 0;
+  for (auto value : prompt.pixels) lit += value > 128;
+  EXPECT_GT(lit, 40);
+  expect_error(serving.post("/v1/prompt", {{"task", "force"}, {"boxes", {{1, 2, 3}}}}), 400,
+               "boxes");
+  expect_error(serving.post("/v1/prompt", {{"task", "force"}, {"dots", {{1e9, 2}}}}), 400, "dots");
+  const auto translated = serving.post("/v1/translate", {{"model", "vp"},
+                                                         {"image", body_of(drawn)["image"]},
+                                                         {"steps", 6},
+                                                         {"intermediates", 4}});
+  ASSERT_EQ(translated->status, 200) << translated->body;
+  const json answer = body_of(translated);
+  ASSERT_EQ(answer["intermediates"].size(), 4u);
+  EXPECT_EQ(answer["intermediate_times"][3], 1.0);
+  auto pixels = [](const json& base64) {
+    return fi::decode_png(fi::server::base64_decode(base64, "x"), "x").pixels;
+  };
+  EXPECT_EQ(pixels(answer["intermediates"][3]), pixels(answer["image"]));
+  expect_error(serving.post("/v1/translate", {{"model", "vp"},
+                                              {"image", body_of(drawn)["image"]},
+                                              {"solver", "dopri5"},
+                                              {"intermediates", 4}}),
+               400, "intermediates");
+  // The counters, as Prometheus reads them.
+  const auto metrics = serving.client().Get("/metrics");
+  ASSERT_EQ(metrics->status, 200);
+  const std::string& text = metrics->body;
+  EXPECT_NE(text.find("flowinone_requests_total{endpoint=\"POST /v1/generate\",status=\"200\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("flowinone_requests_total{endpoint=\"POST /v1/generate\",status=\"400\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("flowinone_points_total 3"), std::string::npos);
+  EXPECT_NE(text.find("flowinone_images_total 1"), std::string::npos);
+  EXPECT_NE(text.find("flowinone_batch_requests_count 2"), std::string::npos);
+  EXPECT_NE(text.find("flowinone_request_seconds_bucket{endpoint=\"POST /v1/generate\",le=\"+Inf\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
 }

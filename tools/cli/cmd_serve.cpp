@@ -1,6 +1,7 @@
 // flowinone serve: the trained models behind an HTTP API (tools/server/, docs/server.md).
-// Models load once, at start; SIGINT or SIGTERM stops accepting, lets the requests in progress
-// finish, and exits 0.
+// Models load once, at start; SIGINT or SIGTERM stops accepting, cancels the queued jobs, lets
+// the requests and jobs in progress finish within --grace seconds (then cancels them: a solve
+// stops at its next step), and exits 0.
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "flowinone/core/runtime.h"
 #ifdef FLOWINONE_HAVE_SERVER
 #include "http_server.h"
+#include "job_queue.h"
 #endif
 
 namespace fi::cli {
@@ -31,6 +33,12 @@ struct ServeFlags {
   std::int64_t max_images = 64;
   std::int64_t max_points = 100000;
   int max_steps = 1000;
+  std::int64_t max_batch = 64;
+  bool merge_images = false;
+  std::size_t max_queue = 64;
+  int job_workers = 2;
+  double keep_results = 600;
+  double grace = 10;
   int timeout = 30;
 };
 
@@ -90,14 +98,31 @@ int run_serve(const ServeFlags& flags) {
   limits.max_images = flags.max_images;
   limits.max_points = flags.max_points;
   limits.max_steps = flags.max_steps;
+  limits.max_batch = flags.max_batch;
+  limits.merge_images = flags.merge_images;
   server::ServerApi api(model_dirs(flags.models), parse_device(flags.device), limits);
+  server::JobLimits job_limits;
+  job_limits.max_queued = flags.max_queue;
+  job_limits.workers = flags.job_workers;
+  job_limits.keep_seconds = flags.keep_results;
+  server::JobQueue jobs(
+      job_limits,
+      [&api](const std::string& kind, const nlohmann::json& request, server::JobControl& control) {
+        return api.run_job(kind, request, control);
+      },
+      [](std::exception_ptr error) { return server::to_api_error(error).to_json()["error"]; });
+  api.metrics().set_gauges([&jobs] {
+    return std::vector<std::pair<std::string, double>>{
+        {"flowinone_jobs_queued", static_cast<double>(jobs.queued())},
+        {"flowinone_jobs_running", static_cast<double>(jobs.running())}};
+  });
   server::HttpOptions options;
   options.host = flags.host;
   options.port = flags.port;
   options.api_key = api_key(flags);
   options.cors_origin = flags.cors_origin;
   options.read_timeout_seconds = flags.timeout;
-  server::HttpServer http(api, options);
+  server::HttpServer http(api, jobs, options);
   const int port = http.bind();  // before loading: a port in use fails at once
   std::thread serving([&] { http.serve(); });
   try {
@@ -105,12 +130,16 @@ int run_serve(const ServeFlags& flags) {
   } catch (...) {
     http.stop();
     serving.join();
+    jobs.shutdown(0);
     throw;
   }
   std::cerr << "serving " << flags.models.size() << " model(s) on http://" << flags.host << ":"
             << port << (options.api_key.empty() ? "" : " (API key required)") << "; Ctrl-C stops\n";
   while (!g_serve_stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::cerr << "stopping: finishing the requests in progress\n";
+  std::cerr << "stopping: cancelling the queued jobs, finishing those running (at most "
+            << flags.grace << " s)\n";
+  // Jobs first: their event streams end, so the HTTP server's workers are free to stop.
+  jobs.shutdown(flags.grace);
   http.stop();
   serving.join();
   return 0;
@@ -144,6 +173,28 @@ Command add_serve_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--max-steps", flags->max_steps, "solver steps per request")
       ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app->add_option("--max-batch", flags->max_batch,
+                  "pictures merged into one batched solve (1: no batching)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}))
+      ->capture_default_str();
+  app->add_flag("--merge-images", flags->merge_images,
+               "merge concurrent picture requests into one solve: more pictures/s, but a merged "
+               "picture equals its solve alone only to float rounding (points are always merged, "
+               "byte-exact)");
+  app->add_option("--max-queue", flags->max_queue, "jobs waiting to run; past it POST /v1/jobs is 429")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
+      ->capture_default_str();
+  app->add_option("--job-workers", flags->job_workers, "jobs running at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app->add_option("--keep-results", flags->keep_results,
+                  "seconds a finished job's result is kept (then 410)")
+      ->check(CLI::Range(1.0, 7.0 * 24 * 3600))
+      ->capture_default_str();
+  app->add_option("--grace", flags->grace,
+                  "seconds running jobs get to finish at shutdown before they are cancelled")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app->add_option("--timeout", flags->timeout, "seconds to read a request before giving up")
       ->check(CLI::Range(1, 3600))

@@ -27,23 +27,37 @@ void send_error(httplib::Response& response, const ApiError& error) {
   send(response, error.status(), error.to_json());
 }
 
-// Runs `handle`, turning every failure into a JSON error: ApiError as it says, the library's
-// bad-argument and bad-file errors as 400, anything else as 500. The server keeps serving.
+// Runs `handle`, turning every failure into a JSON error (to_api_error): the server keeps serving.
 template <typename Handle>
-void guarded(httplib::Response& response, Handle handle) {
+void guarded(httplib::Response& response, Handle handle, int status = 200) {
   try {
-    send(response, 200, handle());
-  } catch (const ApiError& error) {
-    send_error(response, error);
-  } catch (const std::invalid_argument& error) {
-    send_error(response, ApiError(400, "invalid_request", "", error.what()));
-  } catch (const FileError& error) {
-    send_error(response, ApiError(400, "invalid_request", "", error.what()));
-  } catch (const std::exception& error) {
-    send_error(response,
-               ApiError(500, "internal", "", std::string("internal failure: ") + error.what()));
+    send(response, status, handle());
+  } catch (...) {
+    send_error(response, to_api_error(std::current_exception()));
   }
 }
+
+// The job table's refusals as API errors.
+template <typename Handle>
+json job_call(Handle handle) {
+  try {
+    return handle();
+  } catch (const JobQueue::QueueFull& full) {
+    throw ApiError(429, "queue_full", "", full.what());
+  } catch (const JobQueue::ShuttingDown& stopping) {
+    throw ApiError(503, "shutting_down", "", stopping.what());
+  } catch (const JobQueue::UnknownJob& unknown) {
+    throw ApiError(404, "unknown_job", "id", unknown.what());
+  } catch (const JobQueue::ExpiredJob& expired) {
+    throw ApiError(410, "job_expired", "id", expired.what());
+  } catch (const JobQueue::AlreadyFinished& finished) {
+    throw ApiError(409, "job_finished", "id", finished.what());
+  }
+}
+
+// The time each request started, for the latency metric: set before routing, read by the logger
+// on the same thread once the answer is written.
+thread_local std::chrono::steady_clock::time_point t_request_start;
 
 json parse_body(const httplib::Request& request) {
   if (request.is_multipart_form_data()) {
@@ -76,11 +90,14 @@ bool same_secret(const std::string& given, const std::string& expected) {
 }
 
 struct HttpServer::Routes {
-  Routes(ServerApi& api, HttpOptions options);
+  Routes(ServerApi& api, JobQueue& jobs, HttpOptions options);
   bool authorized(const httplib::Request& request) const;
-  void route_json(const char* pattern, json (ServerApi::*handler)(const json&));
+  template <typename Handler>
+  void route_json(const char* pattern, Handler handler);
+  void route_jobs();
 
   ServerApi& api_;
+  JobQueue& jobs_;
   HttpOptions options_;
   httplib::Server server_;
   std::mutex state_;             // guards the two flags below
@@ -88,13 +105,15 @@ struct HttpServer::Routes {
   std::atomic<bool> serving_{false};
 };
 
-HttpServer::HttpServer(ServerApi& api, HttpOptions options)
-    : routes_(std::make_unique<Routes>(api, std::move(options))) {}
+HttpServer::HttpServer(ServerApi& api, JobQueue& jobs, HttpOptions options)
+    : routes_(std::make_unique<Routes>(api, jobs, std::move(options))) {}
 
 HttpServer::~HttpServer() = default;
 
-HttpServer::Routes::Routes(ServerApi& api, HttpOptions options)
-    : api_(api), options_(std::move(options)) {
+HttpServer::Routes::Routes(ServerApi& api, JobQueue& jobs, HttpOptions options)
+    : api_(api), jobs_(jobs), options_(std::move(options)) {
+  const int threads = std::max(1, options_.threads);
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_.set_payload_max_length(api_.limits().max_body_bytes);
   server_.set_read_timeout(options_.read_timeout_seconds, 0);
   server_.set_write_timeout(options_.write_timeout_seconds, 0);
@@ -103,13 +122,14 @@ HttpServer::Routes::Routes(ServerApi& api, HttpOptions options)
     server_.set_default_headers(
         {{"Access-Control-Allow-Origin", options_.cors_origin},
          {"Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key"},
-         {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"}});
+         {"Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"}});
     server_.Options(
         ".*", [](const httplib::Request&, httplib::Response& response) { response.status = 204; });
   }
   // Authentication before routing; /health stays open for load balancers.
   server_.set_pre_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
+        t_request_start = std::chrono::steady_clock::now();
         // The web page is open too: it holds no data, and a browser cannot send the key with a
         // page load; every API call the page makes still needs it.
         const bool page = request.method == "GET" && find_web_asset(request.path) != nullptr;
@@ -140,11 +160,24 @@ HttpServer::Routes::Routes(ServerApi& api, HttpOptions options)
   server_.Get("/v1/models", [this](const httplib::Request&, httplib::Response& response) {
     guarded(response, [&] { return api_.models(); });
   });
-  route_json("/v1/generate", &ServerApi::generate);
-  route_json("/v1/translate", &ServerApi::translate);
-  route_json("/v1/likelihood", &ServerApi::likelihood);
-  server_.Post("/v1/prompt", [this](const httplib::Request& request, httplib::Response& response) {
-    guarded(response, [&] { return api_.prompt(parse_body(request)); });
+  server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
+    response.set_content(api_.metrics().prometheus_text(), "text/plain; version=0.0.4");
+  });
+  route_json("/v1/generate", [this](const json& body) { return api_.generate(body); });
+  route_json("/v1/translate", [this](const json& body) { return api_.translate(body); });
+  route_json("/v1/likelihood", [this](const json& body) { return api_.likelihood(body); });
+  route_json("/v1/prompt", [this](const json& body) { return api_.prompt(body); });
+  route_json("/v1/velocity", [this](const json& body) { return api_.velocity(body); });
+  server_.Get(R"(/v1/models/([^/]+)/reference)",
+              [this](const httplib::Request& request, httplib::Response& response) {
+                guarded(response, [&] { return api_.reference(request.matches[1]); });
+              });
+  route_jobs();
+  server_.set_logger([this](const httplib::Request& request, const httplib::Response& response) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
+    api_.metrics().request(ServerMetrics::endpoint_label(request.method, request.path),
+                           response.status, seconds);
   });
   // cpp-httplib's own refusals (413 for a body over the limit, 404 for an unknown route, 400 for
   // a malformed request) come here with an empty body: give them a JSON one.
@@ -168,11 +201,91 @@ HttpServer::Routes::Routes(ServerApi& api, HttpOptions options)
       });
 }
 
-void HttpServer::Routes::route_json(const char* pattern, json (ServerApi::*handler)(const json&)) {
+template <typename Handler>
+void HttpServer::Routes::route_json(const char* pattern, Handler handler) {
   server_.Post(pattern,
-               [this, handler](const httplib::Request& request, httplib::Response& response) {
-                 guarded(response, [&] { return (api_.*handler)(parse_body(request)); });
+               [handler](const httplib::Request& request, httplib::Response& response) {
+                 guarded(response, [&] { return handler(parse_body(request)); });
                });
+}
+
+void HttpServer::Routes::route_jobs() {
+  server_.Post("/v1/jobs", [this](const httplib::Request& request, httplib::Response& response) {
+    guarded(
+        response,
+        [&] {
+          const json body = parse_body(request);
+          if (!body.is_object() || !body.contains("kind") || !body.at("kind").is_string()) {
+            throw ApiError(400, "invalid_field", "kind",
+                           "kind: required: generate, translate, likelihood, prompt or train");
+          }
+          const std::string kind = body.at("kind").get<std::string>();
+          api_.check_job(kind, body);
+          return job_call([&] { return jobs_.submit(kind, body); });
+        },
+        202);
+  });
+  server_.Get("/v1/jobs", [this](const httplib::Request&, httplib::Response& response) {
+    guarded(response, [&] { return jobs_.list(); });
+  });
+  server_.Get(R"(/v1/jobs/([^/]+))",
+              [this](const httplib::Request& request, httplib::Response& response) {
+                guarded(response,
+                        [&] { return job_call([&] { return jobs_.status(request.matches[1]); }); });
+              });
+  server_.Delete(R"(/v1/jobs/([^/]+))",
+                 [this](const httplib::Request& request, httplib::Response& response) {
+                   guarded(response, [&] {
+                     return job_call([&] { return jobs_.cancel(request.matches[1]); });
+                   });
+                 });
+  // Server-sent events: "progress" at every change, then "done", "failed" or "cancelled" with
+  // the whole job, and the stream ends. A comment line every second keeps proxies from closing it.
+  server_.Get(R"(/v1/jobs/([^/]+)/events)", [this](const httplib::Request& request,
+                                                   httplib::Response& response) {
+    const std::string id = request.matches[1];
+    try {
+      job_call([&] { return jobs_.status(id); });
+    } catch (...) {
+      send_error(response, to_api_error(std::current_exception()));
+      return;
+    }
+    auto seen = std::make_shared<std::uint64_t>(0);
+    auto over = std::make_shared<bool>(false);
+    response.set_header("Cache-Control", "no-cache");
+    response.set_chunked_content_provider(
+        "text/event-stream", [this, id, seen, over](std::size_t, httplib::DataSink& sink) {
+          if (*over) {
+            sink.done();
+            return true;
+          }
+          std::uint64_t version = 0;
+          bool ended = false;
+          json job;
+          try {
+            job = jobs_.wait_for_change(id, *seen, std::chrono::milliseconds(1000), version,
+                                        ended);
+          } catch (...) {  // forgotten meanwhile
+            sink.done();
+            return true;
+          }
+          std::string text;
+          if (version == *seen && !ended) {
+            text = ": waiting\n\n";
+          } else {
+            if (!ended) job.erase("result");
+            text = "event: " + (ended ? job.at("status").get<std::string>() : "progress") +
+                   "\ndata: " + job.dump() + "\n\n";
+          }
+          *seen = version;
+          if (!sink.write(text.data(), text.size())) return false;
+          if (ended) {
+            *over = true;
+            sink.done();
+          }
+          return true;
+        });
+  });
 }
 
 bool HttpServer::Routes::authorized(const httplib::Request& request) const {

@@ -1,7 +1,8 @@
 // The HTTP side of `flowinone serve` (cpp-httplib, kept out of this header so that only
 // http_server.cpp needs its compile flags): routes (server_api.h holds what they do), the API key,
 // body and time limits, CORS, and JSON errors for everything that goes wrong, cpp-httplib's own
-// refusals (a body over the limit, an unknown route) included.
+// refusals (a body over the limit, an unknown route) included; every answer is counted in the
+// API's metrics under its route pattern.
 //
 // Security: binds 127.0.0.1 unless told otherwise; with an API key every route but /health
 // needs "Authorization: Bearer KEY" (or "X-API-Key: KEY"), compared in constant time; CORS
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "job_queue.h"
 #include "server_api.h"
 
 namespace fi::server {
@@ -22,11 +24,13 @@ struct HttpOptions {
   std::string cors_origin;  // empty: no CORS headers
   int read_timeout_seconds = 30;
   int write_timeout_seconds = 120;
+  int threads = 32;  // connections served at once (a server-sent event stream holds one)
 };
 
 class HttpServer {
  public:
-  HttpServer(ServerApi& api, HttpOptions options);
+  /// `jobs` runs POST /v1/jobs; its runner is api.run_job.
+  HttpServer(ServerApi& api, JobQueue& jobs, HttpOptions options);
   ~HttpServer();
   /// Binds the socket; returns the port. Throws std::runtime_error when it cannot.
   int bind();

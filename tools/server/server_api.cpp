@@ -2,13 +2,19 @@
 
 #include <chrono>
 #include <cmath>
+#include <regex>
 
 #include "base64.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/data/image_transforms.h"
 #include "flowinone/io/png.h"
+#include "flowinone/prompts/item_source.h"
+#include "flowinone/prompts/prompt_canvas.h"
 #include "flowinone/prompts/prompt_task.h"
 #include "flowinone/solvers/likelihood.h"
+#include "flowinone/train/training_data.h"
+#include "request_fields.h"
+#include "solve_batcher.h"
 
 namespace fi::server {
 
@@ -16,66 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-ApiError bad_field(const std::string& field, const std::string& message) {
-  return ApiError(400, "invalid_field", field, field + ": " + message);
-}
-
-std::int64_t int_field(const json& request, const char* name, std::int64_t fallback,
-                       std::int64_t low, std::int64_t high) {
-  if (!request.contains(name)) return fallback;
-  const json& value = request.at(name);
-  if (!value.is_number_integer()) throw bad_field(name, "must be an integer");
-  const std::int64_t number = value.get<std::int64_t>();
-  if (number < low || number > high) {
-    throw bad_field(name, "must be in [" + std::to_string(low) + ", " + std::to_string(high) +
-                              "], got " + std::to_string(number));
-  }
-  return number;
-}
-
-double number_field(const json& request, const char* name, double fallback, double low,
-                    double high) {
-  if (!request.contains(name)) return fallback;
-  const json& value = request.at(name);
-  if (!value.is_number()) throw bad_field(name, "must be a number");
-  const double number = value.get<double>();
-  if (!std::isfinite(number) || number < low || number > high) {
-    throw bad_field(name, "must be a finite number in [" + std::to_string(low) + ", " +
-                              std::to_string(high) + "]");
-  }
-  return number;
-}
-
-std::string string_field(const json& request, const char* name, const std::string& fallback) {
-  if (!request.contains(name)) return fallback;
-  const json& value = request.at(name);
-  if (!value.is_string()) throw bad_field(name, "must be a string");
-  return value.get<std::string>();
-}
-
-// A required, non-empty list of at most `most` items (413 past it).
-const json& list_field(const json& request, const char* name, const char* what, std::int64_t most) {
-  if (!request.contains(name) || !request.at(name).is_array() || request.at(name).empty()) {
-    throw bad_field(name, std::string("required: ") + what);
-  }
-  const json& list = request.at(name);
-  if (static_cast<std::int64_t>(list.size()) > most) {
-    throw ApiError(413, "too_many", name,
-                   std::string(name) + ": at most " + std::to_string(most) + " per request");
-  }
-  return list;
-}
-
-// Parses with the library's closed-set parser, whose message lists the valid names.
-template <typename Parse>
-auto parsed_field(const json& request, const char* name, const std::string& fallback, Parse parse) {
-  const std::string text = string_field(request, name, fallback);
-  try {
-    return parse(text);
-  } catch (const std::invalid_argument& error) {
-    throw bad_field(name, error.what());
-  }
-}
+const char* const kJobKinds[] = {"generate", "translate", "likelihood", "prompt", "train"};
 
 // Width and height from a PNG's IHDR chunk, read before anything is decoded or allocated.
 void check_png_header(const std::string& bytes, std::int64_t max_pixels, const std::string& what) {
@@ -185,6 +132,25 @@ GenerationOptions request_generation(const json& request, const ModelInfo& info,
   return options;
 }
 
+// "points": [[x, y], ...] as an (N, 2) float tensor.
+torch::Tensor points_tensor(const json& request, const ServerLimits& limits) {
+  const json& points =
+      list_field(request, "points", "a non-empty list of [x, y] pairs", limits.max_points);
+  std::vector<float> values;
+  values.reserve(2 * points.size());
+  for (const auto& point : points) {
+    if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
+      throw bad_field("points", "every point must be [x, y] with two numbers");
+    for (const auto& coordinate : point) {
+      const double value = coordinate.get<double>();
+      if (!std::isfinite(value) || std::abs(value) > 1e30)
+        throw bad_field("points", "coordinates must be finite numbers");
+      values.push_back(static_cast<float>(value));
+    }
+  }
+  return torch::tensor(values).view({-1, 2});
+}
+
 json points_json(const torch::Tensor& points) {
   const torch::Tensor cpu = points.to(torch::kCPU, torch::kFloat64).contiguous();
   const double* data = cpu.data_ptr<double>();
@@ -199,6 +165,45 @@ std::string png_base64(const torch::Tensor& chw, const std::map<std::string, std
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// How many states to keep along a solve ("trajectory", "intermediates"): 0, or 2 to `most`,
+// which needs a fixed-step solver.
+int states_field(const json& request, const char* name, int most, const SolveOptions& solve) {
+  const int states = static_cast<int>(int_field(request, name, 0, 0, most));
+  if (states == 1) throw bad_field(name, "needs at least 2 states (t = 0 and t = 1)");
+  if (states > 0 && solve.solver == SolverKind::kDopri5) {
+    throw bad_field(name, "needs a fixed-step solver (euler, midpoint, rk4)");
+  }
+  return states;
+}
+
+// A list of at most `most` items of `width` numbers each, every one in [low, high].
+std::vector<std::vector<double>> number_rows(const json& request, const char* name,
+                                            std::size_t width, std::size_t most, double low,
+                                            double high) {
+  std::vector<std::vector<double>> rows;
+  if (!request.contains(name)) return rows;
+  const json& list = request.at(name);
+  const std::string shape = "a list of [" + std::string(width == 2 ? "x, y" : "x0, y0, x1, y1") +
+                            "] in pixels of the canvas";
+  if (!list.is_array()) throw bad_field(name, "must be " + shape);
+  if (list.size() > most)
+    throw bad_field(name, "at most " + std::to_string(most) + " per request");
+  for (const auto& row : list) {
+    if (!row.is_array() || row.size() != width) throw bad_field(name, "must be " + shape);
+    std::vector<double> values;
+    for (const auto& value : row) {
+      if (!value.is_number() || !std::isfinite(value.get<double>()) ||
+          value.get<double>() < low || value.get<double>() > high) {
+        throw bad_field(name, "coordinates must be numbers in [" + std::to_string(low) + ", " +
+                                  std::to_string(high) + "]");
+      }
+      values.push_back(value.get<double>());
+    }
+    rows.push_back(values);
+  }
+  return rows;
 }
 
 json model_json(const std::string& name, const ModelInfo& info, const ServerLimits& limits) {
@@ -229,82 +234,113 @@ json model_json(const std::string& name, const ModelInfo& info, const ServerLimi
 
 }  // namespace
 
-json ApiError::to_json() const {
-  json error = {{"code", code_}, {"message", what()}};
-  if (!field_.empty()) error["field"] = field_;
-  return {{"error", error}};
-}
+struct ServerApi::Served {
+  LoadedModel loaded;
+  std::unique_ptr<SolveBatcher> batcher;  // generate and translate: batched solves
+  std::mutex scoring;                     // likelihood and the reference: one at a time
+  json reference;                         // GET /v1/models/{name}/reference, once computed
+  bool trained = false;                   // a playground model trained by this server
+};
 
 ServerApi::ServerApi(std::map<std::string, std::string> model_dirs, c10::Device device,
                      ServerLimits limits)
     : model_dirs_(std::move(model_dirs)), device_(device), limits_(limits) {}
 
+ServerApi::~ServerApi() = default;
+
 void ServerApi::load() {
   for (const auto& [name, dir] : model_dirs_) {
-    models_[name] = Served{load_model_dir(dir, device_), std::make_unique<std::mutex>()};
+    auto served = std::make_shared<Served>();
+    served->loaded = load_model_dir(dir, device_);
+    const bool images = served->loaded.model->describe().is_image;
+    served->batcher = std::make_unique<SolveBatcher>(
+        served->loaded.model, images ? limits_.max_batch : limits_.max_points, &metrics_,
+        limits_.merge_images);
+    std::unique_lock<std::shared_mutex> lock(models_mutex_);
+    models_[name] = served;
   }
   ready_ = true;
 }
 
 json ServerApi::health() const {
   if (!ready_) throw ApiError(503, "loading", "", "the models are still loading");
+  std::shared_lock<std::shared_mutex> lock(models_mutex_);
   return {{"status", "ok"}, {"models", models_.size()}};
 }
 
 json ServerApi::models() const {
   json list = json::array();
-  for (const auto& [name, served] : models_)
-    list.push_back(model_json(name, served.loaded.model->describe(), limits_));
+  {
+    std::shared_lock<std::shared_mutex> lock(models_mutex_);
+    for (const auto& [name, served] : models_) {
+      json model = model_json(name, served->loaded.model->describe(), limits_);
+      model["trained_here"] = served->trained;
+      model["step"] = served->loaded.step;
+      list.push_back(model);
+    }
+  }
   json limits = {{"max_body_bytes", limits_.max_body_bytes},
                  {"max_images", limits_.max_images},
                  {"max_points", limits_.max_points},
                  {"max_steps", limits_.max_steps},
-                 {"max_picture_pixels", limits_.max_picture_pixels}};
+                 {"max_picture_pixels", limits_.max_picture_pixels},
+                 {"max_trajectory_states", limits_.max_trajectory_states},
+                 {"max_intermediates", limits_.max_intermediates},
+                 {"max_batch", limits_.max_batch},
+                 {"merge_images", limits_.merge_images},
+                 {"max_train_steps", limits_.playground.max_steps},
+                 {"max_train_width", limits_.playground.max_width}};
   return {{"models", list}, {"limits", limits}};
 }
 
-ServerApi::Served& ServerApi::find(const json& request) {
+std::shared_ptr<ServerApi::Served> ServerApi::find_name(const std::string& name) const {
   if (!ready_) throw ApiError(503, "loading", "", "the models are still loading");
-  if (!request.is_object())
-    throw ApiError(400, "invalid_json", "", "the body must be a JSON object");
-  const std::string name = string_field(request, "model", "");
   if (name.empty()) throw bad_field("model", "required: one of the names in GET /v1/models");
+  std::shared_lock<std::shared_mutex> lock(models_mutex_);
   auto it = models_.find(name);
   if (it == models_.end()) {
     std::string valid;
     for (const auto& entry : models_) valid += (valid.empty() ? "" : ", ") + entry.first;
     throw ApiError(404, "unknown_model", "model",
-                   "model: no model named '" + name + "' (served: " + valid + ")");
+                   "model: no model named '" + name.substr(0, 64) + "' (served: " + valid + ")");
   }
   return it->second;
 }
 
-json ServerApi::generate(const json& request) {
-  Served& served = find(request);
-  GenerativeModel& model = *served.loaded.model;
-  const ModelInfo info = model.describe();
+std::shared_ptr<ServerApi::Served> ServerApi::find(const json& request) const {
+  if (!ready_) throw ApiError(503, "loading", "", "the models are still loading");
+  if (!request.is_object())
+    throw ApiError(400, "invalid_json", "", "the body must be a JSON object");
+  return find_name(string_field(request, "model", "", 256));
+}
+
+json ServerApi::generate(const json& request, JobControl* control) {
+  const auto served = find(request);
+  const ModelInfo info = served->loaded.model->describe();
   if (info.translates) {
     throw bad_field("model", "the model translates pictures: POST /v1/translate");
   }
-  const std::int64_t n =
-      int_field(request, "n", 1, 1, info.is_image ? limits_.max_images : limits_.max_points);
-  const torch::Tensor labels = request_labels(request, info, n);
-  GenerationOptions options = request_generation(request, info, limits_);
-  const std::int64_t states =
-      info.is_image ? 0 : int_field(request, "trajectory", 0, 0, limits_.max_trajectory_states);
-  if (states == 1) throw bad_field("trajectory", "needs at least 2 states (t = 0 and t = 1)");
-  options.solve.record_trajectory = states > 0 && info.integrates;
-  if (options.solve.record_trajectory && options.solve.solver == SolverKind::kDopri5) {
-    throw bad_field("trajectory", "needs a fixed-step solver (euler, midpoint, rk4)");
-  }
+  BatchItem item;
+  item.n = int_field(request, "n", 1, 1, info.is_image ? limits_.max_images : limits_.max_points);
+  item.labels = request_labels(request, info, item.n);
+  item.options = request_generation(request, info, limits_);
+  const int states = info.is_image ? 0
+                                   : states_field(request, "trajectory",
+                                                  limits_.max_trajectory_states,
+                                                  item.options.solve);
+  item.states = info.integrates ? states : 0;
+  item.control = control;
   const auto start = std::chrono::steady_clock::now();
-  Generated generated;
-  {
-    std::lock_guard<std::mutex> lock(*served.lock);
-    generated = model.sample(n, labels, options);
-  }
-  json response = {
-      {"model", request.at("model")}, {"n", n}, {"nfe", generated.nfe}, {"seed", options.seed}};
+  served->batcher->run(item);
+  const Generated& generated = item.result;
+  const std::int64_t n = item.n;
+  const GenerationOptions& options = item.options;
+  const torch::Tensor& labels = item.labels;
+  json response = {{"model", request.at("model")},
+                   {"n", n},
+                   {"nfe", generated.nfe},
+                   {"seed", options.seed},
+                   {"batch_requests", item.batch_requests}};
   if (info.is_image) {
     json images = json::array();
     const std::string parameters =
@@ -323,53 +359,62 @@ json ServerApi::generate(const json& request) {
     response["images"] = images;
   } else {
     response["points"] = points_json(generated.x);
-    if (options.solve.record_trajectory) {
-      json times = json::array(), path = json::array();
-      const std::size_t recorded = generated.trajectory.size();
-      for (std::int64_t k = 0; k < states; ++k) {
-        const std::size_t index = static_cast<std::size_t>(
-            std::llround(static_cast<double>(k) * (recorded - 1) / (states - 1)));
-        times.push_back(generated.times[index]);
-        path.push_back(points_json(generated.trajectory[index]));
-      }
-      response["trajectory"] = {{"times", times}, {"states", path}};
+    if (item.states > 0) {
+      json path = json::array();
+      for (const auto& state : generated.trajectory) path.push_back(points_json(state));
+      response["trajectory"] = {{"times", generated.times}, {"states", path}};
     }
   }
   response["seconds"] = seconds_since(start);
   return response;
 }
 
-json ServerApi::translate(const json& request) {
-  Served& served = find(request);
-  GenerativeModel& model = *served.loaded.model;
-  const ModelInfo info = model.describe();
+json ServerApi::translate(const json& request, JobControl* control) {
+  const auto served = find(request);
+  const ModelInfo info = served->loaded.model->describe();
   if (!info.translates) {
     throw bad_field("model", "the model does not translate pictures: POST /v1/generate");
   }
   if (!request.contains("image")) throw bad_field("image", "required: a base64 PNG or data URL");
-  const torch::Tensor input = picture_tensor(request.at("image"), "image", info, limits_);
-  const GenerationOptions options = request_generation(request, info, limits_);
+  BatchItem item;
+  item.translate = true;
+  item.n = 1;
+  item.inputs = picture_tensor(request.at("image"), "image", info, limits_).unsqueeze(0);
+  item.options = request_generation(request, info, limits_);
+  item.states =
+      states_field(request, "intermediates", limits_.max_intermediates, item.options.solve);
+  item.control = control;
   const auto start = std::chrono::steady_clock::now();
-  Generated generated;
-  {
-    std::lock_guard<std::mutex> lock(*served.lock);
-    generated = model.translate(input.unsqueeze(0), options);
-  }
+  served->batcher->run(item);
+  const GenerationOptions& options = item.options;
   const std::string parameters = "translate model=" + request.at("model").get<std::string>() +
                                  " seed=" + std::to_string(options.seed) +
                                  " solver=" + to_string(options.solve.solver) +
                                  " steps=" + std::to_string(options.solve.num_steps) +
                                  " guidance=" + std::to_string(options.guidance);
-  return {{"model", request.at("model")},
-          {"image", png_base64(generated.x[0], {{"flowinone", parameters}})},
-          {"nfe", generated.nfe},
-          {"mode", info.pairing_mode},
-          {"seconds", seconds_since(start)}};
+  json response = {{"model", request.at("model")},
+                   {"image", png_base64(item.result.x[0], {{"flowinone", parameters}})},
+                   {"nfe", item.result.nfe},
+                   {"mode", info.pairing_mode},
+                   {"batch_requests", item.batch_requests}};
+  if (item.states > 0) {
+    json pictures = json::array();
+    for (std::size_t k = 0; k < item.result.trajectory.size(); ++k) {
+      // The states between are not pictures yet: clamped to the pixel range to be shown.
+      pictures.push_back(png_base64(item.result.trajectory[k][0].clamp(-1, 1),
+                                    {{"flowinone", parameters + " t=" + std::to_string(
+                                                                            item.result.times[k])}}));
+    }
+    response["intermediates"] = pictures;
+    response["intermediate_times"] = item.result.times;
+  }
+  response["seconds"] = seconds_since(start);
+  return response;
 }
 
-json ServerApi::likelihood(const json& request) {
-  Served& served = find(request);
-  GenerativeModel& model = *served.loaded.model;
+json ServerApi::likelihood(const json& request, JobControl* control) {
+  const auto served = find(request);
+  GenerativeModel& model = *served->loaded.model;
   const ModelInfo info = model.describe();
   if (!info.likelihood) {
     throw bad_field("model",
@@ -386,19 +431,7 @@ json ServerApi::likelihood(const json& request) {
           picture_tensor(images[i], "images[" + std::to_string(i) + "]", info, limits_));
     x = torch::stack(pictures);
   } else {
-    const json& points =
-        list_field(request, "points", "a non-empty list of [x, y] pairs", limits_.max_points);
-    std::vector<float> values;
-    for (const auto& point : points) {
-      if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
-        throw bad_field("points", "every point must be [x, y] with two numbers");
-      for (const auto& coordinate : point) {
-        const double value = coordinate.get<double>();
-        if (!std::isfinite(value)) throw bad_field("points", "coordinates must be finite");
-        values.push_back(static_cast<float>(value));
-      }
-    }
-    x = torch::tensor(values).view({-1, 2});
+    x = points_tensor(request, limits_);
   }
   const std::int64_t n = x.size(0);
   const torch::Tensor labels = request_labels(request, info, n);
@@ -415,7 +448,8 @@ json ServerApi::likelihood(const json& request) {
   const auto start = std::chrono::steady_clock::now();
   LogDensity density;
   {
-    std::lock_guard<std::mutex> lock(*served.lock);
+    std::lock_guard<std::mutex> lock(served->scoring);
+    if (control != nullptr) control->check_cancelled();
     density = model.log_prob(x, labels, scoring);
   }
   const LikelihoodResult summary =
@@ -438,6 +472,131 @@ json ServerApi::likelihood(const json& request) {
   return response;
 }
 
+json ServerApi::velocity(const json& request) {
+  const auto served = find(request);
+  GenerativeModel& model = *served->loaded.model;
+  const ModelInfo info = model.describe();
+  if (!info.integrates || info.is_image) {
+    throw bad_field("model", "the velocity field is served for 2D flow-matching models only");
+  }
+  if (!request.contains("t")) throw bad_field("t", "required: the time in [0, 1]");
+  const double t = number_field(request, "t", 0.0, 0.0, 1.0);
+  const torch::Tensor x = points_tensor(request, limits_);
+  const torch::Tensor v = model.velocity_field()(x.to(model.device()), t);
+  return {{"model", request.at("model")}, {"t", t}, {"velocities", points_json(v)}};
+}
+
+json ServerApi::reference(const std::string& name) {
+  const auto served = find_name(name);
+  GenerativeModel& model = *served->loaded.model;
+  const ModelInfo info = model.describe();
+  if (!info.is_image || !info.likelihood) {
+    throw ApiError(400, "no_reference", "model",
+                   "model: reference likelihoods are for image models with a likelihood");
+  }
+  std::lock_guard<std::mutex> lock(served->scoring);
+  if (!served->reference.is_null()) return served->reference;
+  std::shared_ptr<const ImageDataset> data;
+  try {
+    data = open_image_dataset(served->loaded.config, Split::kTest);
+  } catch (const std::exception& error) {
+    throw ApiError(404, "no_reference_data", "model",
+                   "model: the model's held-out pictures are not on this machine (" +
+                       std::string(error.what()) + ")");
+  }
+  // A flow scores in one pass; a velocity model integrates with a one-probe Hutchinson estimate.
+  const std::int64_t count = std::min<std::int64_t>(data->size(), info.integrates ? 64 : 256);
+  std::vector<std::int64_t> indices;
+  for (std::int64_t i = 0; i < count; ++i) indices.push_back(i * data->size() / count);
+  const ImageBatch batch = data->get_batch(indices);
+  ScoringOptions scoring;
+  scoring.likelihood.solve = info.default_solve;
+  scoring.likelihood.estimator = DivergenceEstimator::kHutchinson;
+  scoring.likelihood.seed = 1;
+  const bool labelled = !info.integrates && info.num_classes > 0;
+  const auto start = std::chrono::steady_clock::now();
+  const LogDensity density =
+      model.log_prob(batch.images, labelled ? batch.labels : torch::Tensor(), scoring);
+  const double dim = static_cast<double>(batch.images[0].numel());
+  const torch::Tensor bits = (-density.log_p / (dim * std::log(2.0))).to(torch::kFloat64).cpu();
+  served->reference = {
+      {"model", name},
+      {"bits_per_dim", std::vector<double>(bits.data_ptr<double>(), bits.data_ptr<double>() + count)},
+      {"count", count},
+      {"source", "the test split of " + served->loaded.config.target},
+      {"estimator", info.integrates ? "hutchinson" : "change-of-variables"},
+      {"seconds", seconds_since(start)}};
+  return served->reference;
+}
+
+void ServerApi::check_job(const std::string& kind, const json& request) {
+  if (std::find(std::begin(kJobKinds), std::end(kJobKinds), kind) == std::end(kJobKinds)) {
+    throw bad_field("kind", "unknown kind '" + kind.substr(0, 64) +
+                                "' (valid: generate, translate, likelihood, prompt, train)");
+  }
+  if (!request.is_object())
+    throw ApiError(400, "invalid_json", "", "the body must be a JSON object");
+  if (kind == "train") {
+    (void)playground_config(request, limits_.playground);
+    const std::string name = string_field(request, "name", "", 64);
+    if (!name.empty()) {
+      if (!std::regex_match(name, std::regex("[A-Za-z0-9_.-]+")))
+        throw bad_field("name", "letters, digits, '_', '.' and '-' only");
+      std::shared_lock<std::shared_mutex> lock(models_mutex_);
+      const auto it = models_.find(name);
+      if (it != models_.end() && !it->second->trained)
+        throw bad_field("name", "'" + name + "' is a model loaded at start: choose another name");
+    }
+  } else if (kind != "prompt") {
+    (void)find(request);
+  }
+}
+
+json ServerApi::run_job(const std::string& kind, const json& request, JobControl& control) {
+  if (kind == "generate") return generate(request, &control);
+  if (kind == "translate") return translate(request, &control);
+  if (kind == "likelihood") return likelihood(request, &control);
+  if (kind == "prompt") return prompt(request);
+  if (kind == "train") return train(request, control);
+  throw bad_field("kind", "unknown kind '" + kind.substr(0, 64) + "'");
+}
+
+json ServerApi::train(const json& request, JobControl& control) {
+  check_job("train", request);
+  const RunConfig config = playground_config(request, limits_.playground);
+  std::string name = string_field(request, "name", "", 64);
+  if (name.empty()) name = "playground-" + std::to_string(next_trained_++);
+  const auto start = std::chrono::steady_clock::now();
+  PlaygroundModel trained = train_playground(config, control);
+  add_trained(name, LoadedModel{config, trained.model, config.steps});
+  return {{"model", name},
+          {"steps", config.steps},
+          {"final_loss", trained.final_loss},
+          {"seconds", seconds_since(start)},
+          {"config", config_to_json(config)}};
+}
+
+void ServerApi::add_trained(const std::string& name, LoadedModel loaded) {
+  auto served = std::make_shared<Served>();
+  served->loaded = std::move(loaded);
+  served->trained = true;
+  served->batcher =
+      std::make_unique<SolveBatcher>(served->loaded.model, limits_.max_points, &metrics_);
+  std::unique_lock<std::shared_mutex> lock(models_mutex_);
+  const auto it = models_.find(name);
+  if (it != models_.end() && !it->second->trained) {
+    throw bad_field("name", "'" + name + "' is a model loaded at start: choose another name");
+  }
+  trained_.erase(std::remove(trained_.begin(), trained_.end(), name), trained_.end());
+  // Requests still using an evicted model hold it until they end.
+  while (trained_.size() >= limits_.max_trained_models && !trained_.empty()) {
+    models_.erase(trained_.front());
+    trained_.pop_front();
+  }
+  models_[name] = served;
+  trained_.push_back(name);
+}
+
 json ServerApi::prompt(const json& request) const {
   if (!request.is_object())
     throw ApiError(400, "invalid_json", "", "the body must be a JSON object");
@@ -449,10 +608,47 @@ json ServerApi::prompt(const json& request) const {
   if (options.size % 32 != 0) throw bad_field("size", "must be a multiple of 32");
   const std::int64_t seed =
       int_field(request, "seed", 0, 0, std::numeric_limits<std::int64_t>::max());
+  // Drawn items, in pixels of the size x size canvas (a little outside is clipped).
+  const double size = options.size;
+  const auto boxes = number_rows(request, "boxes", 4, 64, -size, 2 * size);
+  const auto arrows = number_rows(request, "arrows", 4, 64, -size, 2 * size);
+  const auto dots = number_rows(request, "dots", 2, 64, -size, 2 * size);
+  std::vector<std::vector<CanvasPoint>> strokes;
+  if (request.contains("strokes")) {
+    const json& list = request.at("strokes");
+    if (!list.is_array() || list.size() > 64)
+      throw bad_field("strokes", "must be a list of at most 64 strokes, each a list of [x, y]");
+    for (const auto& stroke : list) {
+      const auto points = number_rows(json{{"strokes", stroke}}, "strokes", 2, 2000, -size,
+                                      2 * size);
+      if (points.empty()) throw bad_field("strokes", "a stroke needs at least one point");
+      std::vector<CanvasPoint> line;
+      for (const auto& point : points) line.push_back({point[0], point[1]});
+      strokes.push_back(line);
+    }
+  }
+  const bool drawn = !boxes.empty() || !arrows.empty() || !dots.empty() || !strokes.empty();
   torch::Tensor image;
   std::string written = text;
   try {
-    if (!text.empty()) {
+    if (drawn) {
+      // Line widths and marks scale with the canvas, as the task generators draw them at 32.
+      const double scale = size / 32.0;
+      PromptCanvas canvas(options.size, options.size);
+      if (!text.empty()) canvas.draw_text_block(text, canvas.ink());
+      for (const auto& b : boxes) {
+        canvas.outline_box({static_cast<int>(std::lround(std::min(b[0], b[2]))),
+                            static_cast<int>(std::lround(std::min(b[1], b[3]))),
+                            static_cast<int>(std::lround(std::max(b[0], b[2]))),
+                            static_cast<int>(std::lround(std::max(b[1], b[3])))},
+                           canvas.ink(), std::max(1, static_cast<int>(scale)));
+      }
+      for (const auto& a : arrows)
+        canvas.draw_arrow({a[0], a[1]}, {a[2], a[3]}, canvas.ink(), 3.0 * scale, scale);
+      for (const auto& stroke : strokes) canvas.draw_stroke(stroke, canvas.ink(), 1.5 * scale);
+      for (const auto& d : dots) canvas.draw_dot({d[0], d[1]}, 1.5 * scale, canvas.ink());
+      image = canvas.tensor();
+    } else if (!text.empty()) {
       image = render_text_prompt(text, options);
     } else {
       // Drawn items: the server does not depend on a data set being installed.

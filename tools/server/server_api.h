@@ -12,22 +12,35 @@
 //                        "seed", "intermediates"} -> the output PNG (and pictures along the way)
 //   POST /v1/likelihood  {"model", "images" or "points", "estimator", "probes", "seed", ...}
 //                        -> log-likelihood per item, bits/dim and its standard error
-//   POST /v1/prompt      {"task", "text", "seed", "size"} -> the visual prompt PNG
+//   POST /v1/prompt      {"task", "text", "seed", "size", "boxes", "arrows", "strokes", "dots"}
+//                        -> the visual prompt PNG
+//   POST /v1/velocity    {"model", "t", "points"} -> the 2D velocity field at time t
+//   GET  /v1/models/{name}/reference
+//                        bits/dim of the model's held-out pictures (a histogram to read a
+//                        likelihood against), computed once
+//   jobs                 any of the above, and 2D training (playground_training.h), run in the
+//                        background by a JobQueue through run_job()
 //
 // Every bad request is an ApiError: an HTTP status, a code, the field at fault and a message.
 #pragma once
 
 #include <c10/core/Device.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
+#include <shared_mutex>
 #include <string>
 
+#include "api_error.h"
 #include "flowinone/generative/model_dir.h"
+#include "job_queue.h"
+#include "playground_training.h"
+#include "server_metrics.h"
 
 namespace fi::server {
 
@@ -38,58 +51,61 @@ struct ServerLimits {
   int max_steps = 1000;                       // fixed solver steps
   std::int64_t max_picture_pixels = 1 << 22;  // width x height of a picture, read from its header
   int max_trajectory_states = 101;            // generate: states returned along the ODE
+  int max_intermediates = 33;                 // translate: pictures returned along the ODE
+  std::int64_t max_batch = 64;                // pictures merged into one batched solve
+  bool merge_images = false;  // merge picture requests (faster; equal to alone to rounding)
+  std::size_t max_trained_models = 16;        // playground models kept; the oldest goes first
+  PlaygroundLimits playground;
 };
 
-/// A request the API refuses: status 400 (bad field), 401 (key), 404 (unknown model), 413 (too
-/// large), 503 (not ready).
-class ApiError : public std::runtime_error {
- public:
-  ApiError(int status, std::string code, std::string field, const std::string& message)
-      : std::runtime_error(message),
-        status_(status),
-        code_(std::move(code)),
-        field_(std::move(field)) {}
-  int status() const { return status_; }
-  const std::string& code() const { return code_; }
-  const std::string& field() const { return field_; }
-  /// {"error": {"code", "message", "field"}}
-  nlohmann::json to_json() const;
-
- private:
-  int status_;
-  std::string code_;
-  std::string field_;
-};
+class SolveBatcher;
 
 class ServerApi {
  public:
   /// `model_dirs`: name -> model directory. Nothing is loaded until load().
   ServerApi(std::map<std::string, std::string> model_dirs, c10::Device device, ServerLimits limits);
+  ~ServerApi();
 
   /// Loads every model (throws FileError naming the directory); then ready() turns true.
   void load();
   bool ready() const { return ready_; }
   const ServerLimits& limits() const { return limits_; }
+  ServerMetrics& metrics() { return metrics_; }
 
   nlohmann::json health() const;
   nlohmann::json models() const;
-  nlohmann::json generate(const nlohmann::json& request);
-  nlohmann::json translate(const nlohmann::json& request);
-  nlohmann::json likelihood(const nlohmann::json& request);
+  // `control`: the job running the request (progress, cancellation), or null.
+  nlohmann::json generate(const nlohmann::json& request, JobControl* control = nullptr);
+  nlohmann::json translate(const nlohmann::json& request, JobControl* control = nullptr);
+  nlohmann::json likelihood(const nlohmann::json& request, JobControl* control = nullptr);
   nlohmann::json prompt(const nlohmann::json& request) const;
+  nlohmann::json velocity(const nlohmann::json& request);
+  nlohmann::json reference(const std::string& model_name);
+
+  /// A job's kind and request checked before it is queued (unknown kind or model, a training
+  /// request's fields): the client hears of a bad request at once, not from a failed job.
+  void check_job(const std::string& kind, const nlohmann::json& request);
+  /// Runs a job: generate, translate, likelihood, prompt, or train (which serves the trained
+  /// model under the name its result gives).
+  nlohmann::json run_job(const std::string& kind, const nlohmann::json& request,
+                         JobControl& control);
 
  private:
-  struct Served {
-    LoadedModel loaded;
-    std::unique_ptr<std::mutex> lock;  // one solve at a time per model
-  };
-  Served& find(const nlohmann::json& request);
+  struct Served;
+  std::shared_ptr<Served> find(const nlohmann::json& request) const;
+  std::shared_ptr<Served> find_name(const std::string& name) const;
+  nlohmann::json train(const nlohmann::json& request, JobControl& control);
+  void add_trained(const std::string& name, LoadedModel loaded);
 
   std::map<std::string, std::string> model_dirs_;
   c10::Device device_;
   ServerLimits limits_;
-  std::map<std::string, Served> models_;
-  bool ready_ = false;
+  ServerMetrics metrics_;
+  mutable std::shared_mutex models_mutex_;  // guards models_ and trained_
+  std::map<std::string, std::shared_ptr<Served>> models_;
+  std::deque<std::string> trained_;  // playground models, oldest first
+  std::atomic<std::int64_t> next_trained_{1};
+  std::atomic<bool> ready_{false};
 };
 
 }  // namespace fi::server
