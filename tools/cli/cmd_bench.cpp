@@ -4,6 +4,8 @@
 //   allreduce seconds per all-reduce of the default 2D model's gradients (run under `launch`)
 //   train-unet  training images/s of the `fmnist` UNet, batch 128 of 1x28x28, class-conditional
 //   sample-unet images/s generating 64 class-conditional 1x28x28 images with 100 Euler steps
+//   serve     `flowinone serve` on --model DIR under --requests from --clients threads, a share
+//             of them hostile (tools/server/load_test.h)
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -19,6 +21,9 @@
 #include "flowinone/train/adamw.h"
 #include "flowinone/train/distributed.h"
 #include "flowinone/train/trainer.h"
+#ifdef FLOWINONE_HAVE_SERVER
+#include "load_test.h"
+#endif
 
 namespace fi::cli {
 
@@ -31,7 +36,34 @@ struct BenchFlags {
   int repeats = 5;
   std::string device = "auto";
   bool json = false;
+  // serve
+  std::string model_dir;
+  int requests = 1000;
+  int clients = 16;
+  double bad_share = 0.3;
+  int batch_requests = 64;
+  int steps = 0;
+  int server_threads = 0;
 };
+
+nlohmann::json bench_serve(const BenchFlags& flags) {
+#ifdef FLOWINONE_HAVE_SERVER
+  check_arg(!flags.model_dir.empty(), "[bench serve] give the model to serve: --model DIR");
+  server::LoadTestOptions options;
+  options.program = "/proc/self/exe";
+  options.model_dir = flags.model_dir;
+  options.requests = flags.requests;
+  options.clients = flags.clients;
+  options.bad_share = flags.bad_share;
+  options.batch_requests = flags.batch_requests;
+  options.steps = flags.steps;
+  options.server_threads = flags.server_threads;
+  return server::run_load_test(options);
+#else
+  check_arg(false, "[bench serve] this build has no HTTP server (cpp-httplib was not found)");
+  return {};
+#endif
+}
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -216,10 +248,12 @@ void run_bench(const BenchFlags& flags) {
     result = bench_train_unet(flags, device);
   } else if (flags.name == "sample-unet") {
     result = bench_sample_unet(flags, device);
+  } else if (flags.name == "serve") {
+    result = bench_serve(flags);
   } else {
     throw std::invalid_argument("[bench] unknown benchmark '" + flags.name +
                                 "' (valid: train2d, sample2d, allreduce, train-unet, "
-                                "sample-unet)");
+                                "sample-unet, serve)");
   }
   if (result.is_null()) return;  // a rank other than 0 of allreduce: rank 0 reports
   result["benchmark"] = flags.name;
@@ -234,10 +268,32 @@ void run_bench(const BenchFlags& flags) {
 
 Command add_bench_command(CLI::App& parent) {
   auto flags = std::make_shared<BenchFlags>();
-  CLI::App* app = parent.add_subcommand("bench", "speed benchmarks (train2d, sample2d, allreduce)");
+  CLI::App* app =
+      parent.add_subcommand("bench", "speed benchmarks (train2d, sample2d, allreduce, serve)");
   app->add_option("name", flags->name,
-                  "train2d, sample2d, train-unet, sample-unet, or allreduce (under launch)")
+                  "train2d, sample2d, train-unet, sample-unet, serve, or allreduce (under launch)")
       ->required();
+  app->add_option("--model", flags->model_dir, "serve: the model directory to serve");
+  app->add_option("--requests", flags->requests, "serve: requests of the mixed phase")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app->add_option("--clients", flags->clients, "serve: concurrent client threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app->add_option("--bad-share", flags->bad_share, "serve: share of hostile requests")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app->add_option("--batch-requests", flags->batch_requests,
+                  "serve: good requests per batching measurement (1 client, then --clients)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app->add_option("--steps", flags->steps, "serve: solver steps of good requests (0: default)")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app->add_option("--server-threads", flags->server_threads,
+                  "serve: the server's --threads (0: its default)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
