@@ -102,6 +102,30 @@ TEST(RunConfig, MalformedTomlIsAFileError) {
   EXPECT_THROW(fi::config_from_toml("unknown_key = 3", "bad.toml"), std::invalid_argument);
 }
 
+// Non-ASCII outside strings and comments is refused before toml++ sees it (its 3.3.0 reaches
+// __builtin_unreachable on some: fuzz/known/toml_unreachable.toml); inside them UTF-8 is kept.
+// A --set value that is not UTF-8 is refused at once rather than when the model's JSON is written.
+TEST(RunConfig, NonAsciiTokensAndNonUtf8ValuesAreRefused) {
+  try {
+    fi::config_from_toml("width = 8\n\xc9\xb4 = 3\n", "odd.toml");
+    FAIL() << "expected a FileError";
+  } catch (const fi::FileError& error) {
+    EXPECT_NE(std::string(error.what()).find("line 2"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(fi::config_from_toml("width = 8\xe3\x80\x80", "odd.toml"), fi::FileError);
+  const fi::RunConfig kept = fi::config_from_toml(
+      "# caf\xc3\xa9\ndata_dir = \"photos/caf\xc3\xa9\" # \xc3\xa9\nsample_solver = 'rk4'\n"
+      "target = \"\"\"moons\"\"\"\n",
+      "utf8.toml");
+  EXPECT_EQ(kept.data_dir, "photos/caf\xc3\xa9");
+  EXPECT_EQ(kept.sample_solver, "rk4");
+  EXPECT_EQ(kept.target, "moons");
+  fi::RunConfig config;
+  EXPECT_THROW(fi::apply_config_assignment(config, "unet=\xff"), std::invalid_argument);
+  fi::apply_config_assignment(config, "data_dir=caf\xc3\xa9");
+  EXPECT_EQ(config.data_dir, "caf\xc3\xa9");
+}
+
 TEST(RunConfig, PresetsLoadAndValidate) {
   const auto names = fi::preset_names();
   ASSERT_FALSE(names.empty());

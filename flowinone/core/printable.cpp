@@ -48,6 +48,20 @@ bool is_hidden_control(std::uint32_t code_point) {
 
 }  // namespace
 
+bool is_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (std::uint8_t(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::uint32_t code_point = 0;
+    const std::size_t length = utf8_sequence(text, i, &code_point);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
 std::string printable(std::string_view text, std::size_t max_bytes) {
   std::string out;
   std::size_t i = 0;

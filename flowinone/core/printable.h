@@ -17,6 +17,9 @@ namespace fi {
 /// the input are shown, then "...(N bytes)". max_bytes = npos: no limit.
 std::string printable(std::string_view text, std::size_t max_bytes = 120);
 
+/// Whether `text` is well-formed UTF-8 (ASCII included).
+bool is_utf8(std::string_view text);
+
 /// A multi-line message made printable line by line: newlines are kept, the rest as printable().
 std::string printable_lines(std::string_view text);
 

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/core/printable.h"
 #include "flowinone/couplings/coupling.h"
 #include "flowinone/data/toy2d.h"
 #include "flowinone/generative/data_spec.h"
@@ -186,6 +187,11 @@ const std::vector<ConfigKeyInfo>& config_keys() {
 
 void set_config_value(RunConfig& config, const std::string& key, const std::string& value) {
   const KeyEntry& entry = find_key(key);
+  // The configuration is kept as JSON in every model and checkpoint, which holds only UTF-8.
+  if (!is_utf8(value)) {
+    throw std::invalid_argument("[config] " + key + ": the value '" + printable(value) +
+                                "' is not UTF-8 text");
+  }
   std::visit(
       [&](auto member) {
         using T = std::decay_t<decltype(config.*member)>;
