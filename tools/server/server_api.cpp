@@ -26,19 +26,14 @@ const char* const kJobKinds[] = {"generate", "translate", "likelihood", "prompt"
 
 // Width and height from a PNG's IHDR chunk, read before anything is decoded or allocated.
 void check_png_header(const std::string& bytes, std::int64_t max_pixels, const std::string& what) {
-  static const std::string kSignature = "\x89PNG\r\n\x1a\n";
-  if (bytes.size() < 24 || bytes.compare(0, 8, kSignature) != 0 ||
-      bytes.compare(12, 4, "IHDR") != 0) {
-    throw bad_field(what, "not a PNG picture");
+  PngHeader header;
+  try {
+    header = decode_png_header(bytes, what);  // signature, IHDR and its CRC, nothing inflated
+  } catch (const std::exception& error) {
+    throw bad_field(what, std::string("not a PNG picture: ") + error.what());
   }
-  auto be32 = [&](std::size_t at) {
-    std::uint32_t value = 0;
-    for (std::size_t i = 0; i < 4; ++i)
-      value = (value << 8) | static_cast<unsigned char>(bytes[at + i]);
-    return static_cast<std::int64_t>(value);
-  };
-  const std::int64_t width = be32(16), height = be32(20);
-  if (width < 1 || height < 1 || width * height > max_pixels) {
+  const std::int64_t width = header.width, height = header.height;
+  if (width * height > max_pixels) {
     throw ApiError(413, "picture_too_large", what,
                    what + ": " + std::to_string(width) + "x" + std::to_string(height) +
                        " exceeds the server's limit of " + std::to_string(max_pixels) + " pixels");
