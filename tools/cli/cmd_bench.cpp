@@ -44,6 +44,7 @@ struct BenchFlags {
   int batch_requests = 64;
   int steps = 0;
   int server_threads = 0;
+  bool merge_images = false;
 };
 
 nlohmann::json bench_serve(const BenchFlags& flags) {
@@ -58,6 +59,7 @@ nlohmann::json bench_serve(const BenchFlags& flags) {
   options.batch_requests = flags.batch_requests;
   options.steps = flags.steps;
   options.server_threads = flags.server_threads;
+  options.merge_images = flags.merge_images;
   return server::run_load_test(options);
 #else
   check_arg(false, "[bench serve] this build has no HTTP server (cpp-httplib was not found)");
@@ -294,6 +296,8 @@ Command add_bench_command(CLI::App& parent) {
                   "serve: the server's --threads (0: its default)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+  app->add_flag("--merge-images", flags->merge_images,
+                "serve: start the server with --merge-images (picture requests share solves)");
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

@@ -48,6 +48,7 @@ class ServerProcess {
                                      key_file,
                                      "--max-body-mb",
                                      std::to_string(kBodyLimitMb)};
+    if (options.merge_images) args.push_back("--merge-images");
     if (options.server_threads > 0) {
       args.insert(args.begin() + 1, {"--threads", std::to_string(options.server_threads)});
     }
@@ -344,6 +345,8 @@ json run_load_test(const LoadTestOptions& options) {
                  {"requests", options.requests},
                  {"clients", options.clients},
                  {"bad_share", options.bad_share},
+                 {"steps", options.steps},
+                 {"merge_images", options.merge_images},
                  {"seconds", seconds},
                  {"throughput_requests_per_second", options.requests / seconds},
                  {"latency_p50_ms", 1000 * percentile(latencies, 0.5)},

@@ -28,6 +28,7 @@ struct LoadTestOptions {
   int batch_requests = 64; // step 3, per measurement
   int steps = 0;           // solver steps of the good requests (0: the model's default)
   int server_threads = 0;  // the server's --threads (0: its default)
+  bool merge_images = false;  // the server's --merge-images
   std::uint64_t seed = 0;
 };
 
