@@ -1,9 +1,11 @@
 #include "flowinone/generative/flow_matching_model.h"
 
 #include <cmath>
+#include <optional>
 
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
+#include "flowinone/core/single_threaded.h"
 #include "flowinone/generative/data_spec.h"
 #include "flowinone/generative/generate.h"
 #include "flowinone/generative/image_generation.h"
@@ -57,6 +59,9 @@ LogDensity FlowMatchingModel::log_prob(const torch::Tensor& x, const torch::Tens
   const VelocityFn velocity = differentiable_model_velocity(network_);
   if (!is_image_data(config())) {
     likelihood.batch_size = options.batch_size;
+    // A 2D model's passes are far too small for torch's intra-op threads (single_threaded.h).
+    std::optional<SingleThreaded> single;
+    if (device().is_cpu()) single.emplace();
     return log_likelihood(velocity, x.to(device()), likelihood);
   }
   // Uniform dequantization of the 8-bit pictures, then the density on the 8-bit scale, as the

@@ -1,38 +1,12 @@
 #include "flowinone/generative/point_rows.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include <algorithm>
 #include <exception>
 #include <vector>
 
+#include "flowinone/core/single_threaded.h"
+
 namespace fi {
-
-namespace {
-
-#ifdef _OPENMP
-// Kernels on this thread run single-threaded while it lives: OpenMP's thread count is a
-// per-thread setting, read by torch's kernels and by OpenMP OpenBLAS.
-class SingleThreaded {
- public:
-  SingleThreaded() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleThreaded() { omp_set_num_threads(previous_); }
-  SingleThreaded(const SingleThreaded&) = delete;
-  SingleThreaded& operator=(const SingleThreaded&) = delete;
-
- private:
-  int previous_;
-};
-int max_threads() { return omp_get_max_threads(); }
-#else
-// Built without OpenMP (CMake found none): one shard, kernels as torch runs them.
-struct SingleThreaded {};
-int max_threads() { return 1; }
-#endif
-
-}  // namespace
 
 std::int64_t padded_point_rows(std::int64_t rows) {
   return (rows + kPointRowTile - 1) / kPointRowTile * kPointRowTile;
@@ -43,8 +17,11 @@ VelocityFn point_row_velocity(VelocityFn velocity) {
     const std::int64_t rows = x.size(0);
     if (rows % kPointRowTile != 0 || !x.device().is_cpu()) return velocity(x, t);
     const std::int64_t tiles = rows / kPointRowTile;
+    // Up to four shards a thread, taken as threads come free: beside a busy process one thread
+    // may get less of a core than the other, and equal halves would wait for the slower.
+    const int threads = available_threads();
     const int shards = static_cast<int>(
-        std::max<std::int64_t>(1, std::min<std::int64_t>(max_threads(), tiles)));
+        std::max<std::int64_t>(1, std::min<std::int64_t>(threads > 1 ? 4 * threads : 1, tiles)));
     std::vector<torch::Tensor> parts(static_cast<std::size_t>(shards));
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(shards));
     auto run_shard = [&](int shard) {
@@ -60,7 +37,7 @@ VelocityFn point_row_velocity(VelocityFn velocity) {
     if (shards == 1) {
       run_shard(0);
     } else {
-#pragma omp parallel for num_threads(shards) schedule(static, 1)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
       for (int shard = 0; shard < shards; ++shard) run_shard(shard);
     }
     for (const auto& error : errors) {

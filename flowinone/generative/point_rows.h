@@ -4,8 +4,8 @@
 // in the ragged last tile, and OpenBLAS splits a large product between its threads differently
 // from a small one, so the same point solved alone and among 1,000 others would differ in the
 // last bits. Here the rows are padded with zero rows to whole tiles of kPointRowTile, and each
-// velocity evaluation is split, at tile boundaries, into one shard per thread whose products run
-// single-threaded. A point that starts at a tile boundary then gets the same bytes whatever else
+// velocity evaluation is split, at tile boundaries, into shards whose products run
+// single-threaded (core/single_threaded.h), taken by the threads as they come free. A point that starts at a tile boundary then gets the same bytes whatever else
 // is solved with it: the server's batcher merges concurrent requests that way, and a request
 // served in a batch equals the command line's result for its seed. The shards also keep both
 // cores busy on batches too small for BLAS's own threads.
@@ -23,8 +23,8 @@ constexpr std::int64_t kPointRowTile = 48;
 /// `rows` rounded up to whole kPointRowTile tiles.
 std::int64_t padded_point_rows(std::int64_t rows);
 
-/// `velocity` evaluated in row shards, one per thread (at most), each a whole number of tiles
-/// and computed with single-threaded kernels. A batch that is not a whole number of tiles, or
+/// `velocity` evaluated in row shards (up to four per thread), each a whole number of tiles and
+/// computed with single-threaded kernels. A batch that is not a whole number of tiles, or
 /// lives on a GPU, is passed to `velocity` as it is.
 VelocityFn point_row_velocity(VelocityFn velocity);
 

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/core/single_threaded.h"
+#include "flowinone/generative/data_spec.h"
 #include "flowinone/generative/model_dir.h"
 #include "flowinone/generative/model_registry.h"
 #include "flowinone/io/png.h"
@@ -82,6 +85,11 @@ Trainer::~Trainer() = default;
 
 torch::Tensor Trainer::step() {
   State& s = *state_;
+  // A 2D model's step (a few hundred rows through 64- to 256-wide layers) is far too small for
+  // torch's intra-op threads (core/single_threaded.h): its operations run on this thread alone,
+  // and gradient shards, when configured, are what spreads the rows over the cores.
+  std::optional<SingleThreaded> single;
+  if (!is_image_data(s.config) && s.device.is_cpu() && s.config.shards <= 1) single.emplace();
   s.optimizer->zero_grad();
   // Gradient accumulation: accum micro-batches, each backward of loss / accum, so the gradient is
   // that of the mean loss over accum x batch_size examples. Ranks all-reduce once, on the last.

@@ -2,6 +2,9 @@
 // "error: ..." and the exit status: 2 for bad usage or input, 1 for an internal failure.
 #include <c10/util/Exception.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -83,9 +86,24 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
+// OpenMP threads that finish early spin for a while before they sleep (libgomp's default wait
+// policy). Beside another busy process that spinning holds the core the late thread needs: a
+// 2-core machine running one other process trained the 2D model 15x slower on two threads than on
+// one (109 against 2,457 steps/s, docs/results.md). libgomp reads OMP_WAIT_POLICY once, when it
+// is loaded, before main: so the program runs itself again with PASSIVE unless the user chose a
+// policy. The cost is one more exec (measured in docs/results.md).
+void prefer_passive_openmp_threads(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  // No /proc (or exec refused): run as started, with the default policy.
+  unsetenv("OMP_WAIT_POLICY");
+}
+
 // Messages may quote a hostile file (a tensor name, a configuration value): printable_lines keeps
 // its escape sequences and stray bytes off the terminal.
 int main(int argc, char** argv) {
+  prefer_passive_openmp_threads(argv);
   fi::keep_freed_memory_in_process();
   try {
     return run(argc, argv);
