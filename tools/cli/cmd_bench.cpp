@@ -6,11 +6,16 @@
 //   sample-unet images/s generating 64 class-conditional 1x28x28 images with 100 Euler steps
 //   serve     `flowinone serve` on --model DIR under --requests from --clients threads, a share
 //             of them hostile (tools/server/load_test.h)
+// --load N measures twice, quiet and then beside N busy single-threaded processes (busy_load.h),
+// and prints both. --set key=value changes the 2D benchmarks' configuration (checkerboard preset).
 #include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
+#include "busy_load.h"
 #include "commands.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/core/random.h"
@@ -36,6 +41,8 @@ struct BenchFlags {
   int repeats = 5;
   std::string device = "auto";
   bool json = false;
+  int load = 0;                   // busy processes beside the second measurement
+  std::vector<std::string> sets;  // train2d, sample2d: configuration changes
   // serve
   std::string model_dir;
   int requests = 1000;
@@ -77,9 +84,17 @@ void synchronize(const c10::Device& device, const torch::Tensor& value) {
   if (device.is_cuda()) (void)value.sum().item<double>();  // waits for the queued kernels
 }
 
-nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device) {
+// The checkerboard preset with --set applied.
+RunConfig bench_config(const BenchFlags& flags, std::int64_t batch_size) {
   RunConfig config = load_preset("checkerboard");
-  config.batch_size = 256;
+  config.batch_size = batch_size;
+  for (const std::string& assignment : flags.sets) apply_config_assignment(config, assignment);
+  validate_config(config);
+  return config;
+}
+
+nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device) {
+  const RunConfig config = bench_config(flags, 256);
   Trainer trainer(config, device);
   constexpr int kWarmup = 50, kStepsPerRepeat = 200;
   torch::Tensor loss;
@@ -97,12 +112,13 @@ nlohmann::json bench_train2d(const BenchFlags& flags, const c10::Device& device)
           {"width", config.width},
           {"depth", config.depth},
           {"shards", config.shards},
+          {"coupling", config.coupling},
           {"steps_per_repeat", kStepsPerRepeat},
           {"all_steps_per_second", rates}};
 }
 
 nlohmann::json bench_sample2d(const BenchFlags& flags, const c10::Device& device) {
-  RunConfig config = load_preset("checkerboard");
+  const RunConfig config = bench_config(flags, 256);
   seed_global(0);
   const GenerativeModelPtr model = build_generative_model(config);
   model->module().to(device);
@@ -123,6 +139,7 @@ nlohmann::json bench_sample2d(const BenchFlags& flags, const c10::Device& device
     seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   return {{"seconds", median(seconds)},
+          {"width", config.width},
           {"points", kPoints},
           {"euler_steps", 100},
           {"all_seconds", seconds}};
@@ -237,8 +254,7 @@ nlohmann::json bench_sample_unet(const BenchFlags& flags, const c10::Device& dev
           {"all_images_per_second", rates}};
 }
 
-void run_bench(const BenchFlags& flags) {
-  const c10::Device device = parse_device(flags.device);
+nlohmann::json measure(const BenchFlags& flags, const c10::Device& device) {
   nlohmann::json result;
   if (flags.name == "allreduce") {
     result = bench_allreduce(flags, device);
@@ -256,6 +272,24 @@ void run_bench(const BenchFlags& flags) {
     throw std::invalid_argument("[bench] unknown benchmark '" + flags.name +
                                 "' (valid: train2d, sample2d, allreduce, train-unet, "
                                 "sample-unet, serve)");
+  }
+  return result;
+}
+
+void run_bench(const BenchFlags& flags) {
+  const c10::Device device = parse_device(flags.device);
+  check_arg(flags.sets.empty() || flags.name == "train2d" || flags.name == "sample2d",
+            "[bench] --set applies to train2d and sample2d only");
+  check_arg(flags.load == 0 || (flags.name != "allreduce" && flags.name != "serve"),
+            "[bench] --load applies to train2d, sample2d, train-unet and sample-unet");
+  nlohmann::json result;
+  if (flags.load > 0) {
+    result["quiet"] = measure(flags, device);
+    BusyLoad load(flags.load);
+    result["loaded"] = measure(flags, device);
+    result["load_processes"] = flags.load;
+  } else {
+    result = measure(flags, device);
   }
   if (result.is_null()) return;  // a rank other than 0 of allreduce: rank 0 reports
   result["benchmark"] = flags.name;
@@ -298,6 +332,11 @@ Command add_bench_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_flag("--merge-images", flags->merge_images,
                 "serve: start the server with --merge-images (picture requests share solves)");
+  app->add_option("--load", flags->load,
+                  "measure quiet, then beside this many busy single-threaded processes")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  app->add_option("--set", flags->sets, "train2d, sample2d: key=value over the checkerboard preset");
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
