@@ -300,6 +300,15 @@ json run_load_test(const LoadTestOptions& options) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const bool alive_after_mix = server.alive();
   const double memory_after = alive_after_mix ? server.resident_mib() : 0;
+  // The same mix again: what the first round grew (allocator arenas per server thread, LibTorch's
+  // caches) should not grow twice if memory is bounded.
+  double memory_after_second = 0;
+  if (alive_after_mix) {
+    fire(options.requests, options.clients, server.port(), [&](httplib::Client& client, int i) {
+      return mixed_request(client, model, i, options, key);
+    });
+    if (server.alive()) memory_after_second = server.resident_mib();
+  }
 
   std::map<std::string, int> by_status;
   std::vector<double> latencies, good_latencies;
@@ -359,6 +368,7 @@ json run_load_test(const LoadTestOptions& options) {
                  {"server_exit_status_after_sigterm", alive_at_end ? json(exit_status) : json()},
                  {"memory_before_mib", memory_before},
                  {"memory_after_mib", memory_after},
+                 {"memory_after_second_round_mib", memory_after_second},
                  {"batching", batching}};
   if (metrics && metrics->status == 200) {
     // The server's own view of its batches: requests merged per solve.

@@ -10,7 +10,8 @@
 //   4. SIGTERM, and the server's exit status
 //
 // Reported: throughput, p50/p99 latency, counts by status, requests with no answer, crashes (the
-// server gone before SIGTERM), the server's resident memory before and after step 2.
+// server gone before SIGTERM), the server's resident memory before and after step 2, and after
+// step 2 run a second time (bounded growth: the second round should add next to nothing).
 #pragma once
 
 #include <cstdint>
