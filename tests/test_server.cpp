@@ -82,8 +82,9 @@ class Serving {
       : api_(model_dirs(), c10::Device(c10::kCPU), limits),
         jobs_(
             job_limits,
-            [this](const std::string& kind, const json& request,
-                   fi::server::JobControl& control) { return api_.run_job(kind, request, control); },
+            [this](const std::string& kind, const json& request, fi::server::JobControl& control) {
+              return api_.run_job(kind, request, control);
+            },
             [](std::exception_ptr error) {
               return fi::server::to_api_error(error).to_json()["error"];
             }) {
@@ -313,8 +314,8 @@ TEST(ServeCli, SigtermStopsItWithStatusZeroAndBadFlagsExitTwo) {
 
 TEST(Server, JobsRunReportAndStreamTheirProgress) {
   Serving serving;
-  const json request = {{"kind", "generate"}, {"model", "cb"}, {"n", 30}, {"seed", 5},
-                        {"steps", 6}};
+  const json request = {
+      {"kind", "generate"}, {"model", "cb"}, {"n", 30}, {"seed", 5}, {"steps", 6}};
   const auto submitted = serving.post("/v1/jobs", request);
   ASSERT_EQ(submitted->status, 202) << submitted->body;
   const std::string id = body_of(submitted)["id"];
@@ -352,9 +353,14 @@ TEST(Server, JobsRunReportAndStreamTheirProgress) {
 
 TEST(Server, TrainingJobServesItsModelAndStreamsTheLoss) {
   Serving serving;
-  const auto submitted = serving.post(
-      "/v1/jobs", {{"kind", "train"}, {"target", "moons"}, {"width", 16}, {"depth", 2},
-                   {"steps", 40}, {"batch_size", 64}, {"seed", 3}, {"name", "mine"}});
+  const auto submitted = serving.post("/v1/jobs", {{"kind", "train"},
+                                                   {"target", "moons"},
+                                                   {"width", 16},
+                                                   {"depth", 2},
+                                                   {"steps", 40},
+                                                   {"batch_size", 64},
+                                                   {"seed", 3},
+                                                   {"name", "mine"}});
   ASSERT_EQ(submitted->status, 202) << submitted->body;
   const json job = serving.wait_job(body_of(submitted)["id"]);
   ASSERT_EQ(job["status"], "done") << job.dump();
@@ -388,8 +394,9 @@ TEST(Server, QueueFullCancelQueuedAndRunningJobs) {
   const json long_training = {{"kind", "train"}, {"width", 16}, {"steps", 5000}};
   const std::string running = body_of(serving.post("/v1/jobs", long_training))["id"];
   // Wait until the worker has taken it, so the next one stays queued.
-  for (int i = 0; i < 400 && body_of(serving.client().Get(("/v1/jobs/" + running).c_str()))
-                                     ["status"] != "running";
+  for (int i = 0;
+       i < 400 &&
+       body_of(serving.client().Get(("/v1/jobs/" + running).c_str()))["status"] != "running";
        ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto queued = serving.post("/v1/jobs", long_training);
@@ -424,7 +431,9 @@ TEST(JobQueue, ExpiredResultsAnswerGoneAndShutdownCancels) {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
       },
-      [](std::exception_ptr) { return json{{"code", "x"}}; });
+      [](std::exception_ptr) {
+        return json{{"code", "x"}};
+      });
   const std::string quick = queue.submit("quick", json::object())["id"];
   for (int i = 0; i < 200 && queue.status(quick)["status"] != "done"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -533,24 +542,22 @@ TEST(Server, MetricsVelocityIntermediatesAndDrawnPrompts) {
   expect_error(serving.post("/v1/generate", {{"model", "cb"}, {"n", 0}}), 400, "n");
   // The velocity field as the library computes it.
   const fi::LoadedModel loaded = fi::load_model_dir(model_dirs().at("cb"), torch::kCPU);
-  const auto field = serving.post("/v1/velocity",
-                                  {{"model", "cb"}, {"t", 0.25}, {"points", {{0.5, -1.0}}}});
+  const auto field =
+      serving.post("/v1/velocity", {{"model", "cb"}, {"t", 0.25}, {"points", {{0.5, -1.0}}}});
   ASSERT_EQ(field->status, 200) << field->body;
   const torch::Tensor v =
       loaded.model->velocity_field()(torch::tensor({{0.5f, -1.0f}}), 0.25).to(torch::kFloat64);
   EXPECT_EQ(body_of(field)["velocities"][0][0].get<double>(), v[0][0].item<double>());
-  expect_error(serving.post("/v1/velocity", {{"model", "cb"}, {"points", {{0.0, 0.0}}}}), 400,
-               "t");
+  expect_error(serving.post("/v1/velocity", {{"model", "cb"}, {"points", {{0.0, 0.0}}}}), 400, "t");
   expect_error(serving.post("/v1/velocity", {{"model", "flow"}, {"t", 0.5}, {"points", {{0, 0}}}}),
                400, "model");
   // A prompt drawn from boxes, arrows, strokes and dots, then translated with 4 pictures along
   // the way, the last of which is the output.
-  const auto drawn = serving.post(
-      "/v1/prompt", {{"task", "force"},
-                     {"boxes", {{2, 2, 12, 12}}},
-                     {"arrows", {{16, 16, 28, 16}}},
-                     {"strokes", {{{3, 25}, {8, 29}, {14, 24}}}},
-                     {"dots", {{24, 6}}}});
+  const auto drawn = serving.post("/v1/prompt", {{"task", "force"},
+                                                 {"boxes", {{2, 2, 12, 12}}},
+                                                 {"arrows", {{16, 16, 28, 16}}},
+                                                 {"strokes", {{{3, 25}, {8, 29}, {14, 24}}}},
+                                                 {"dots", {{24, 6}}}});
   ASSERT_EQ(drawn->status, 200) << drawn->body;
   const fi::Image prompt =
       fi::decode_png(fi::server::base64_decode(body_of(drawn)["image"], "image"), "prompt");
@@ -560,10 +567,9 @@ TEST(Server, MetricsVelocityIntermediatesAndDrawnPrompts) {
   expect_error(serving.post("/v1/prompt", {{"task", "force"}, {"boxes", {{1, 2, 3}}}}), 400,
                "boxes");
   expect_error(serving.post("/v1/prompt", {{"task", "force"}, {"dots", {{1e9, 2}}}}), 400, "dots");
-  const auto translated = serving.post("/v1/translate", {{"model", "vp"},
-                                                         {"image", body_of(drawn)["image"]},
-                                                         {"steps", 6},
-                                                         {"intermediates", 4}});
+  const auto translated = serving.post(
+      "/v1/translate",
+      {{"model", "vp"}, {"image", body_of(drawn)["image"]}, {"steps", 6}, {"intermediates", 4}});
   ASSERT_EQ(translated->status, 200) << translated->body;
   const json answer = body_of(translated);
   ASSERT_EQ(answer["intermediates"].size(), 4u);
@@ -589,7 +595,8 @@ TEST(Server, MetricsVelocityIntermediatesAndDrawnPrompts) {
   EXPECT_NE(text.find("flowinone_points_total 3"), std::string::npos);
   EXPECT_NE(text.find("flowinone_images_total 1"), std::string::npos);
   EXPECT_NE(text.find("flowinone_batch_requests_count 2"), std::string::npos);
-  EXPECT_NE(text.find("flowinone_request_seconds_bucket{endpoint=\"POST /v1/generate\",le=\"+Inf\"} 2"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("flowinone_request_seconds_bucket{endpoint=\"POST /v1/generate\",le=\"+Inf\"} 2"),
+      std::string::npos);
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
 }

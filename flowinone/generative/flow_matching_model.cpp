@@ -40,8 +40,8 @@ Generated FlowMatchingModel::sample(std::int64_t n, const torch::Tensor& labels,
   check_arg(!labels.defined(), "[sample] the 2D model ", config().model, " takes no class");
   Solution solution =
       options.noise.defined()
-          ? solve_point_rows(model_velocity(network_),
-                             given_noise(options.noise, {n, 2}, device()), options.solve)
+          ? solve_point_rows(model_velocity(network_), given_noise(options.noise, {n, 2}, device()),
+                             options.solve)
           : generate(network_, config(), n, options.seed, options.solve, device());
   generated.x = std::move(solution.x);
   generated.nfe = solution.nfe;

@@ -38,8 +38,8 @@ torch::Tensor sample_source(const RunConfig& config, std::int64_t n, std::uint64
 
 torch::Tensor given_noise(const torch::Tensor& noise, c10::IntArrayRef shape,
                           const c10::Device& device) {
-  check_arg(noise.defined() && noise.sizes() == shape, "[generate] the given noise must be ",
-            shape, ", got ", noise.defined() ? noise.sizes() : c10::IntArrayRef{});
+  check_arg(noise.defined() && noise.sizes() == shape, "[generate] the given noise must be ", shape,
+            ", got ", noise.defined() ? noise.sizes() : c10::IntArrayRef{});
   return noise.to(device, torch::kFloat32);
 }
 

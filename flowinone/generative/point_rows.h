@@ -5,10 +5,11 @@
 // from a small one, so the same point solved alone and among 1,000 others would differ in the
 // last bits. Here the rows are padded with zero rows to whole tiles of kPointRowTile, and each
 // velocity evaluation is split, at tile boundaries, into shards whose products run
-// single-threaded (core/single_threaded.h), taken by the threads as they come free. A point that starts at a tile boundary then gets the same bytes whatever else
-// is solved with it: the server's batcher merges concurrent requests that way, and a request
-// served in a batch equals the command line's result for its seed. The shards also keep both
-// cores busy on batches too small for BLAS's own threads.
+// single-threaded (core/single_threaded.h), taken by the threads as they come free. A point that
+// starts at a tile boundary then gets the same bytes whatever else is solved with it: the server's
+// batcher merges concurrent requests that way, and a request served in a batch equals the command
+// line's result for its seed. The shards also keep both cores busy on batches too small for BLAS's
+// own threads.
 #pragma once
 
 #include <cstdint>

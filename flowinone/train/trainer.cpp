@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <fstream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"

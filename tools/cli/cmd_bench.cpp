@@ -336,7 +336,8 @@ Command add_bench_command(CLI::App& parent) {
                   "measure quiet, then beside this many busy single-threaded processes")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
-  app->add_option("--set", flags->sets, "train2d, sample2d: key=value over the checkerboard preset");
+  app->add_option("--set", flags->sets,
+                  "train2d, sample2d: key=value over the checkerboard preset");
   app->add_option("--repeats", flags->repeats, "timed repeats (the median is reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

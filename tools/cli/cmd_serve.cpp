@@ -112,7 +112,7 @@ int run_serve(const ServeFlags& flags) {
       },
       [](std::exception_ptr error) { return server::to_api_error(error).to_json()["error"]; });
   api.metrics().set_gauges([&jobs] {
-    return std::vector<std::pair<std::string, double>>{
+    return std::vector<std::pair<std::string, double> >{
         {"flowinone_jobs_queued", static_cast<double>(jobs.queued())},
         {"flowinone_jobs_running", static_cast<double>(jobs.running())}};
   });
@@ -179,10 +179,11 @@ Command add_serve_command(CLI::App& parent) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{4096}))
       ->capture_default_str();
   app->add_flag("--merge-images", flags->merge_images,
-               "merge concurrent picture requests into one solve: more pictures/s, but a merged "
-               "picture equals its solve alone only to float rounding (points are always merged, "
-               "byte-exact)");
-  app->add_option("--max-queue", flags->max_queue, "jobs waiting to run; past it POST /v1/jobs is 429")
+                "merge concurrent picture requests into one solve: more pictures/s, but a merged "
+                "picture equals its solve alone only to float rounding (points are always merged, "
+                "byte-exact)");
+  app->add_option("--max-queue", flags->max_queue,
+                  "jobs waiting to run; past it POST /v1/jobs is 429")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000}))
       ->capture_default_str();
   app->add_option("--job-workers", flags->job_workers, "jobs running at once")

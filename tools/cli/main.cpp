@@ -1,7 +1,6 @@
 // flowinone: the command-line program. One top-level catch turns exceptions into
 // "error: ..." and the exit status: 2 for bad usage or input, 1 for an internal failure.
 #include <c10/util/Exception.h>
-
 #include <unistd.h>
 
 #include <cstdlib>

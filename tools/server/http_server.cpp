@@ -203,10 +203,9 @@ HttpServer::Routes::Routes(ServerApi& api, JobQueue& jobs, HttpOptions options)
 
 template <typename Handler>
 void HttpServer::Routes::route_json(const char* pattern, Handler handler) {
-  server_.Post(pattern,
-               [handler](const httplib::Request& request, httplib::Response& response) {
-                 guarded(response, [&] { return handler(parse_body(request)); });
-               });
+  server_.Post(pattern, [handler](const httplib::Request& request, httplib::Response& response) {
+    guarded(response, [&] { return handler(parse_body(request)); });
+  });
 }
 
 void HttpServer::Routes::route_jobs() {
@@ -228,17 +227,14 @@ void HttpServer::Routes::route_jobs() {
   server_.Get("/v1/jobs", [this](const httplib::Request&, httplib::Response& response) {
     guarded(response, [&] { return jobs_.list(); });
   });
-  server_.Get(R"(/v1/jobs/([^/]+))",
-              [this](const httplib::Request& request, httplib::Response& response) {
-                guarded(response,
-                        [&] { return job_call([&] { return jobs_.status(request.matches[1]); }); });
-              });
-  server_.Delete(R"(/v1/jobs/([^/]+))",
-                 [this](const httplib::Request& request, httplib::Response& response) {
-                   guarded(response, [&] {
-                     return job_call([&] { return jobs_.cancel(request.matches[1]); });
-                   });
-                 });
+  server_.Get(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& request,
+                                            httplib::Response& response) {
+    guarded(response, [&] { return job_call([&] { return jobs_.status(request.matches[1]); }); });
+  });
+  server_.Delete(R"(/v1/jobs/([^/]+))", [this](const httplib::Request& request,
+                                               httplib::Response& response) {
+    guarded(response, [&] { return job_call([&] { return jobs_.cancel(request.matches[1]); }); });
+  });
   // Server-sent events: "progress" at every change, then "done", "failed" or "cancelled" with
   // the whole job, and the stream ends. A comment line every second keeps proxies from closing it.
   server_.Get(R"(/v1/jobs/([^/]+)/events)", [this](const httplib::Request& request,
@@ -263,8 +259,7 @@ void HttpServer::Routes::route_jobs() {
           bool ended = false;
           json job;
           try {
-            job = jobs_.wait_for_change(id, *seen, std::chrono::milliseconds(1000), version,
-                                        ended);
+            job = jobs_.wait_for_change(id, *seen, std::chrono::milliseconds(1000), version, ended);
           } catch (...) {  // forgotten meanwhile
             sink.done();
             return true;

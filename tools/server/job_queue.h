@@ -59,9 +59,8 @@ class JobQueue {
  public:
   /// Runs a job of `kind` on `request`; returns its result. Throws to fail it (the server turns
   /// the exception into the job's error JSON through `describe_error`).
-  using Runner =
-      std::function<nlohmann::json(const std::string& kind, const nlohmann::json& request,
-                                   JobControl& control)>;
+  using Runner = std::function<nlohmann::json(const std::string& kind,
+                                              const nlohmann::json& request, JobControl& control)>;
   using ErrorJson = std::function<nlohmann::json(std::exception_ptr)>;
 
   JobQueue(JobLimits limits, Runner runner, ErrorJson describe_error);

@@ -38,16 +38,11 @@ class ServerProcess {
   ServerProcess(const LoadTestOptions& options, const std::string& key_file) {
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) throw std::runtime_error("[bench serve] pipe() failed");
-    std::vector<std::string> args = {options.program,
-                                     "serve",
-                                     "--port",
-                                     "0",
-                                     "--model",
-                                     "m=" + options.model_dir,
-                                     "--api-key-file",
-                                     key_file,
-                                     "--max-body-mb",
-                                     std::to_string(kBodyLimitMb)};
+    std::vector<std::string> args = {options.program,  "serve",
+                                     "--port",         "0",
+                                     "--model",        "m=" + options.model_dir,
+                                     "--api-key-file", key_file,
+                                     "--max-body-mb",  std::to_string(kBodyLimitMb)};
     if (options.merge_images) args.push_back("--merge-images");
     if (options.server_threads > 0) {
       args.insert(args.begin() + 1, {"--threads", std::to_string(options.server_threads)});
@@ -211,8 +206,11 @@ Outcome mixed_request(httplib::Client& client, const ModelShape& model, int inde
       return send(client, path, body.dump(), key);
     case 2:
       if (model.is_image) {
-        body = {{"model", "m"}, {"images", {png_of(3, 8, 8, random)}}, {"image", png_of(3, 8, 8, random)}};
-        return send(client, model.translates ? "/v1/translate" : "/v1/likelihood", body.dump(), key);
+        body = {{"model", "m"},
+                {"images", {png_of(3, 8, 8, random)}},
+                {"image", png_of(3, 8, 8, random)}};
+        return send(client, model.translates ? "/v1/translate" : "/v1/likelihood", body.dump(),
+                    key);
       }
       return send(client, "/v1/likelihood", json{{"model", "m"}, {"points", {{1.0}}}}.dump(), key);
     case 3:
@@ -295,8 +293,9 @@ json run_load_test(const LoadTestOptions& options) {
 
   const auto start = Clock::now();
   const std::vector<Outcome> outcomes =
-      fire(options.requests, options.clients, server.port(),
-           [&](httplib::Client& client, int i) { return mixed_request(client, model, i, options, key); });
+      fire(options.requests, options.clients, server.port(), [&](httplib::Client& client, int i) {
+        return mixed_request(client, model, i, options, key);
+      });
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const bool alive_after_mix = server.alive();
   const double memory_after = alive_after_mix ? server.resident_mib() : 0;
@@ -325,14 +324,14 @@ json run_load_test(const LoadTestOptions& options) {
   if (alive_after_mix) {
     auto rate = [&](int clients) {
       const auto begin = Clock::now();
-      const auto done = fire(options.batch_requests, clients, server.port(),
-                             [&](httplib::Client& client, int i) {
-                               std::mt19937_64 random(i);
-                               auto [path, body] = good_request(model, i, options.steps, random);
-                               Outcome outcome = send(client, path, body.dump(), key);
-                               outcome.samples = outcome.status == 200 ? body.value("n", 1) : 0;
-                               return outcome;
-                             });
+      const auto done =
+          fire(options.batch_requests, clients, server.port(), [&](httplib::Client& client, int i) {
+            std::mt19937_64 random(i);
+            auto [path, body] = good_request(model, i, options.steps, random);
+            Outcome outcome = send(client, path, body.dump(), key);
+            outcome.samples = outcome.status == 200 ? body.value("n", 1) : 0;
+            return outcome;
+          });
       std::int64_t samples = 0;
       for (const auto& outcome : done) samples += outcome.samples;
       return static_cast<double>(samples) /

@@ -21,14 +21,14 @@
 namespace fi::server {
 
 struct LoadTestOptions {
-  std::string program;     // the flowinone executable to run as the server
-  std::string model_dir;   // the model it serves
-  int requests = 1000;     // step 2
-  int clients = 16;        // concurrent client threads
-  double bad_share = 0.3;  // share of bad requests in step 2
-  int batch_requests = 64; // step 3, per measurement
-  int steps = 0;           // solver steps of the good requests (0: the model's default)
-  int server_threads = 0;  // the server's --threads (0: its default)
+  std::string program;        // the flowinone executable to run as the server
+  std::string model_dir;      // the model it serves
+  int requests = 1000;        // step 2
+  int clients = 16;           // concurrent client threads
+  double bad_share = 0.3;     // share of bad requests in step 2
+  int batch_requests = 64;    // step 3, per measurement
+  int steps = 0;              // solver steps of the good requests (0: the model's default)
+  int server_threads = 0;     // the server's --threads (0: its default)
   bool merge_images = false;  // the server's --merge-images
   std::uint64_t seed = 0;
 };

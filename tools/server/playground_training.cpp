@@ -49,7 +49,7 @@ RunConfig playground_config(const json& request, const PlaygroundLimits& limits)
 }
 
 PlaygroundModel train_playground(const RunConfig& config, JobControl& control,
-                                    std::int64_t report_every) {
+                                 std::int64_t report_every) {
   Trainer trainer(config, c10::Device(c10::kCPU));
   double sum = 0, final_loss = 0;
   std::int64_t count = 0;
@@ -58,8 +58,8 @@ PlaygroundModel train_playground(const RunConfig& config, JobControl& control,
     control.check_cancelled();
     const double loss = trainer.step().item<double>();
     if (!std::isfinite(loss)) {
-      throw std::runtime_error("training diverged at step " + std::to_string(step) +
-                               " (loss " + std::to_string(loss) + "): try a smaller lr");
+      throw std::runtime_error("training diverged at step " + std::to_string(step) + " (loss " +
+                               std::to_string(loss) + "): try a smaller lr");
     }
     sum += loss;
     ++count;

@@ -36,6 +36,6 @@ struct PlaygroundModel {
 /// Trains `config` on the CPU, reporting to `control`. Throws JobCancelled when cancelled,
 /// std::runtime_error when the loss is not finite.
 PlaygroundModel train_playground(const RunConfig& config, JobControl& control,
-                                    std::int64_t report_every = 10);
+                                 std::int64_t report_every = 10);
 
 }  // namespace fi::server

@@ -43,8 +43,7 @@ std::int64_t int_field(const json& request, const char* name, std::int64_t fallb
   const json& value = request.at(name);
   if (!value.is_number_integer()) throw bad_field(name, "must be an integer");
   // Beyond int64 nlohmann keeps it unsigned: out of range either way.
-  if (value.is_number_unsigned() &&
-      value.get<std::uint64_t>() > static_cast<std::uint64_t>(high)) {
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(high)) {
     throw bad_field(name, "must be in [" + std::to_string(low) + ", " + std::to_string(high) + "]");
   }
   const std::int64_t number = value.get<std::int64_t>();

@@ -175,22 +175,21 @@ int states_field(const json& request, const char* name, int most, const SolveOpt
 
 // A list of at most `most` items of `width` numbers each, every one in [low, high].
 std::vector<std::vector<double>> number_rows(const json& request, const char* name,
-                                            std::size_t width, std::size_t most, double low,
-                                            double high) {
+                                             std::size_t width, std::size_t most, double low,
+                                             double high) {
   std::vector<std::vector<double>> rows;
   if (!request.contains(name)) return rows;
   const json& list = request.at(name);
   const std::string shape = "a list of [" + std::string(width == 2 ? "x, y" : "x0, y0, x1, y1") +
                             "] in pixels of the canvas";
   if (!list.is_array()) throw bad_field(name, "must be " + shape);
-  if (list.size() > most)
-    throw bad_field(name, "at most " + std::to_string(most) + " per request");
+  if (list.size() > most) throw bad_field(name, "at most " + std::to_string(most) + " per request");
   for (const auto& row : list) {
     if (!row.is_array() || row.size() != width) throw bad_field(name, "must be " + shape);
     std::vector<double> values;
     for (const auto& value : row) {
-      if (!value.is_number() || !std::isfinite(value.get<double>()) ||
-          value.get<double>() < low || value.get<double>() > high) {
+      if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < low ||
+          value.get<double>() > high) {
         throw bad_field(name, "coordinates must be numbers in [" + std::to_string(low) + ", " +
                                   std::to_string(high) + "]");
       }
@@ -319,10 +318,10 @@ json ServerApi::generate(const json& request, JobControl* control) {
   item.n = int_field(request, "n", 1, 1, info.is_image ? limits_.max_images : limits_.max_points);
   item.labels = request_labels(request, info, item.n);
   item.options = request_generation(request, info, limits_);
-  const int states = info.is_image ? 0
-                                   : states_field(request, "trajectory",
-                                                  limits_.max_trajectory_states,
-                                                  item.options.solve);
+  const int states =
+      info.is_image
+          ? 0
+          : states_field(request, "trajectory", limits_.max_trajectory_states, item.options.solve);
   item.states = info.integrates ? states : 0;
   item.control = control;
   const auto start = std::chrono::steady_clock::now();
@@ -396,9 +395,9 @@ json ServerApi::translate(const json& request, JobControl* control) {
     json pictures = json::array();
     for (std::size_t k = 0; k < item.result.trajectory.size(); ++k) {
       // The states between are not pictures yet: clamped to the pixel range to be shown.
-      pictures.push_back(png_base64(item.result.trajectory[k][0].clamp(-1, 1),
-                                    {{"flowinone", parameters + " t=" + std::to_string(
-                                                                            item.result.times[k])}}));
+      pictures.push_back(
+          png_base64(item.result.trajectory[k][0].clamp(-1, 1),
+                     {{"flowinone", parameters + " t=" + std::to_string(item.result.times[k])}}));
     }
     response["intermediates"] = pictures;
     response["intermediate_times"] = item.result.times;
@@ -514,13 +513,13 @@ json ServerApi::reference(const std::string& name) {
       model.log_prob(batch.images, labelled ? batch.labels : torch::Tensor(), scoring);
   const double dim = static_cast<double>(batch.images[0].numel());
   const torch::Tensor bits = (-density.log_p / (dim * std::log(2.0))).to(torch::kFloat64).cpu();
-  served->reference = {
-      {"model", name},
-      {"bits_per_dim", std::vector<double>(bits.data_ptr<double>(), bits.data_ptr<double>() + count)},
-      {"count", count},
-      {"source", "the test split of " + served->loaded.config.target},
-      {"estimator", info.integrates ? "hutchinson" : "change-of-variables"},
-      {"seconds", seconds_since(start)}};
+  served->reference = {{"model", name},
+                       {"bits_per_dim", std::vector<double>(bits.data_ptr<double>(),
+                                                            bits.data_ptr<double>() + count)},
+                       {"count", count},
+                       {"source", "the test split of " + served->loaded.config.target},
+                       {"estimator", info.integrates ? "hutchinson" : "change-of-variables"},
+                       {"seconds", seconds_since(start)}};
   return served->reference;
 }
 
@@ -614,8 +613,8 @@ json ServerApi::prompt(const json& request) const {
     if (!list.is_array() || list.size() > 64)
       throw bad_field("strokes", "must be a list of at most 64 strokes, each a list of [x, y]");
     for (const auto& stroke : list) {
-      const auto points = number_rows(json{{"strokes", stroke}}, "strokes", 2, 2000, -size,
-                                      2 * size);
+      const auto points =
+          number_rows(json{{"strokes", stroke}}, "strokes", 2, 2000, -size, 2 * size);
       if (points.empty()) throw bad_field("strokes", "a stroke needs at least one point");
       std::vector<CanvasPoint> line;
       for (const auto& point : points) line.push_back({point[0], point[1]});

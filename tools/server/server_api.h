@@ -54,7 +54,7 @@ struct ServerLimits {
   int max_intermediates = 33;                 // translate: pictures returned along the ODE
   std::int64_t max_batch = 64;                // pictures merged into one batched solve
   bool merge_images = false;  // merge picture requests (faster; equal to alone to rounding)
-  std::size_t max_trained_models = 16;        // playground models kept; the oldest goes first
+  std::size_t max_trained_models = 16;  // playground models kept; the oldest goes first
   PlaygroundLimits playground;
 };
 

@@ -75,7 +75,8 @@ void ServerMetrics::served(std::int64_t images, std::int64_t points) {
   points_ += static_cast<std::uint64_t>(points);
 }
 
-void ServerMetrics::set_gauges(std::function<std::vector<std::pair<std::string, double>>()> gauges) {
+void ServerMetrics::set_gauges(
+    std::function<std::vector<std::pair<std::string, double>>()> gauges) {
   std::lock_guard<std::mutex> lock(mutex_);
   gauges_ = std::move(gauges);
 }

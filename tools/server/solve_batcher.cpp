@@ -25,8 +25,8 @@ void keep_states(BatchItem& item, std::int64_t offset, const SolveStep& step) {
 
 }  // namespace
 
-SolveBatcher::SolveBatcher(GenerativeModelPtr model, std::int64_t max_rows,
-                           ServerMetrics* metrics, bool merge_images)
+SolveBatcher::SolveBatcher(GenerativeModelPtr model, std::int64_t max_rows, ServerMetrics* metrics,
+                           bool merge_images)
     : model_(std::move(model)),
       integrates_(model_->describe().integrates),
       merges_(integrates_ && (merge_images || !model_->describe().is_image)),

@@ -33,15 +33,15 @@ namespace fi::server {
 /// One request's part of a batched solve.
 struct BatchItem {
   bool translate = false;
-  std::int64_t n = 0;          // rows: samples, or input pictures
-  torch::Tensor labels;        // (n) int64, or undefined
-  torch::Tensor inputs;        // translate: (n, C, H, W) in [-1, 1]
-  GenerationOptions options;   // the item's own seed; solve, guidance, temperature
-  int states = 0;              // >= 2: keep this many states from t = 0 to 1 (fixed steps only)
+  std::int64_t n = 0;             // rows: samples, or input pictures
+  torch::Tensor labels;           // (n) int64, or undefined
+  torch::Tensor inputs;           // translate: (n, C, H, W) in [-1, 1]
+  GenerationOptions options;      // the item's own seed; solve, guidance, temperature
+  int states = 0;                 // >= 2: keep this many states from t = 0 to 1 (fixed steps only)
   JobControl* control = nullptr;  // a job's progress and cancellation; null for a plain request
 
   // Filled by the solve.
-  Generated result;  // x (n, ...); times and trajectory hold the `states` kept
+  Generated result;                 // x (n, ...); times and trajectory hold the `states` kept
   std::int64_t batch_requests = 0;  // how many requests shared the solve
   std::exception_ptr error;
   bool done = false;
@@ -65,7 +65,7 @@ class SolveBatcher {
  private:
   bool compatible(const BatchItem& first, const BatchItem& other) const;
   std::int64_t rows_of(const BatchItem& item) const;  // rows it takes in a merged solve
-  std::vector<BatchItem*> take_batch();  // with mutex_ held
+  std::vector<BatchItem*> take_batch();               // with mutex_ held
   void execute(const std::vector<BatchItem*>& batch);
 
   GenerativeModelPtr model_;
