@@ -5,6 +5,7 @@
 #include <torch/types.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include "flowinone/core/single_threaded.h"
 #include "flowinone/generative/generate.h"
@@ -66,4 +67,12 @@ TEST(SingleThreaded, RunsOneThreadInsideAndRestoresAfter) {
     EXPECT_EQ(at::get_num_threads(), 1);
   }
   EXPECT_EQ(at::get_num_threads(), before);
+  // On a fresh thread the first parallel operation initializes LibTorch's per-thread count; it
+  // must not undo the guard (it did: a run's first training step used two threads).
+  std::thread fresh([] {
+    fi::SingleThreaded single;
+    (void)(torch::ones({1 << 20}) * 2).sum();
+    EXPECT_EQ(at::get_num_threads(), 1);
+  });
+  fresh.join();
 }

@@ -1,15 +1,21 @@
 #include "flowinone/core/single_threaded.h"
 
+#include <ATen/Parallel.h>
+
 #ifdef _OPENMP
 #include <omp.h>
-#else
-#include <ATen/Parallel.h>
 #endif
 
 namespace fi {
 
 #ifdef _OPENMP
-SingleThreaded::SingleThreaded() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
+// at::get_num_threads() first: the first parallel operation LibTorch runs on a thread sets that
+// thread's OpenMP count to torch's global one (its lazy per-thread initialization), which would
+// undo the 1 set here in the middle of the scope, on the first step of a run only (a resumed run
+// then differed from a straight one). Initialized now, it leaves the count alone.
+SingleThreaded::SingleThreaded() : previous_((at::get_num_threads(), omp_get_max_threads())) {
+  omp_set_num_threads(1);
+}
 SingleThreaded::~SingleThreaded() { omp_set_num_threads(previous_); }
 int available_threads() { return omp_get_max_threads(); }
 #else
