@@ -17,7 +17,9 @@ SingleThreaded::SingleThreaded() : previous_((at::get_num_threads(), omp_get_max
   omp_set_num_threads(1);
 }
 SingleThreaded::~SingleThreaded() { omp_set_num_threads(previous_); }
-int available_threads() { return omp_get_max_threads(); }
+// LibTorch's count (--threads), initialized on this thread if it was not: a server's request
+// threads start with OpenMP's default, the number of cores.
+int available_threads() { return at::get_num_threads(); }
 #else
 // Built without OpenMP (CMake found none): torch's own setting, process-wide there.
 SingleThreaded::SingleThreaded() : previous_(at::get_num_threads()) { at::set_num_threads(1); }
