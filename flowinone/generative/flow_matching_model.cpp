@@ -38,11 +38,10 @@ Generated FlowMatchingModel::sample(std::int64_t n, const torch::Tensor& labels,
     return generated;
   }
   check_arg(!labels.defined(), "[sample] the 2D model ", config().model, " takes no class");
-  Solution solution =
-      options.noise.defined()
-          ? solve_point_rows(model_velocity(network_), given_noise(options.noise, {n, 2}, device()),
-                             options.solve)
-          : generate(network_, config(), n, options.seed, options.solve, device());
+  const torch::Tensor x0 = options.noise.defined()
+                               ? given_noise(options.noise, {n, 2}, device())
+                               : sample_source(config(), n, options.seed, device());
+  Solution solution = solve_point_rows(model_velocity(network_), x0, options.solve);
   generated.x = std::move(solution.x);
   generated.nfe = solution.nfe;
   generated.times = std::move(solution.times);
