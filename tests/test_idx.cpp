@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "flowinone/core/errors.h"
 #include "flowinone/data/fashion_mnist.h"
 #include "flowinone/data/idx.h"
+#include "flowinone/data/idx_file.h"
 #include "flowinone/data/pixels.h"
 #include "temp_dir.h"
 
@@ -177,4 +179,41 @@ TEST(Idx, PixelsMapToUnitRangeAndBack) {
   EXPECT_NEAR(values[128].item<float>(), 128 / 127.5 - 1, 1e-6);
   EXPECT_TRUE(torch::equal(fi::unit_range_to_pixels(values), pixels));
   EXPECT_THROW(fi::pixels_to_unit_range(values), std::invalid_argument);
+}
+
+// The torch-free reader asks for memory only after the header passed every check, and fills it in
+// the host's byte order.
+TEST(Idx, ReaderAsksForMemoryOnlyForAHeaderThatPassed) {
+  const fi::testing::TempDir dir("idx");
+  int allocations = 0;
+  std::vector<unsigned char> memory;
+  auto allocate = [&](const fi::IdxHeader& header) {
+    ++allocations;
+    memory.resize(std::size_t(header.num_elements) * header.element_size);
+    return memory.data();
+  };
+  const std::string liar = dir.file("liar");  // declares 10^6 bytes, holds 10
+  fi::write_file_atomic(liar, idx_header(0x08, {1000, 1000}) + std::string(10, '\0'));
+  expect_file_error([&] { fi::read_idx_file(liar, fi::kMaxIdxElements, allocate); }, liar,
+                    "truncated data");
+  const std::string wide = dir.file("wide");  // 2^20 x 2^20 elements, over a cap of 2^30
+  fi::write_file_atomic(wide, idx_header(0x08, {1u << 20, 1u << 20}));
+  expect_file_error([&] { fi::read_idx_file(wide, std::int64_t(1) << 30, allocate); }, wide,
+                    "exceed the limit");
+  EXPECT_EQ(allocations, 0);
+
+  const std::string good = dir.file("good");  // int16 {2, 2}: 1, 2, 258, -1 big-endian
+  fi::write_file_atomic(good, idx_header(0x0B, {2, 2}) + std::string("\0\1\0\2\1\2\xff\xff", 8));
+  const fi::IdxHeader header = fi::read_idx_file(good, fi::kMaxIdxElements, allocate);
+  EXPECT_EQ(allocations, 1);
+  EXPECT_EQ(header.element, fi::IdxElement::kI16);
+  EXPECT_EQ(header.shape, (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(header.num_elements, 4);
+  std::int16_t values[4];
+  ASSERT_EQ(memory.size(), sizeof(values));
+  std::memcpy(values, memory.data(), sizeof(values));
+  EXPECT_EQ(values[0], 1);
+  EXPECT_EQ(values[1], 2);
+  EXPECT_EQ(values[2], 258);
+  EXPECT_EQ(values[3], -1);
 }

@@ -6,6 +6,7 @@
 #include "flowinone/core/atomic_file.h"
 #include "flowinone/core/errors.h"
 #include "flowinone/io/safetensors.h"
+#include "flowinone/io/safetensors_header.h"
 #include "temp_dir.h"
 
 namespace {
@@ -186,4 +187,50 @@ TEST(Safetensors, ShapesWhoseExtentOverflowsAreRefusedEvenWhenEmpty) {
   expect_file_error(
       make_file(R"({"w":{"dtype":"U8","shape":)" + dims + R"(],"data_offsets":[0,1]}})", "x"),
       "65 dimensions");
+}
+
+// The torch-free layer: a header written for entries parses back to the same entries (sorted by
+// name, as the JSON object is), with the data section where the length says.
+TEST(Safetensors, HeaderLayerRoundTripsEntriesWithoutTensors) {
+  using fi::SafetensorsDtype;
+  const std::vector<fi::SafetensorsEntry> entries = {
+      {"w", SafetensorsDtype::kF32, {2, 3}, 0, 24},
+      {"flags", SafetensorsDtype::kBool, {3}, 24, 27},
+      {"empty", SafetensorsDtype::kBF16, {0, 5}, 27, 27},
+      {"scalar", SafetensorsDtype::kI64, {}, 27, 35},
+  };
+  const std::map<std::string, std::string> metadata = {{"step", "7"}, {"note", "caf\u00e9"}};
+  const std::string header = fi::encode_safetensors_header(entries, metadata);
+  EXPECT_EQ(header.size() % 8, 0u);
+  std::string data(35, '\0');
+  data[24] = 1;  // a true in "flags"
+  const fi::SafetensorsHeader parsed = fi::parse_safetensors_header(header + data, "t: ");
+  EXPECT_EQ(parsed.data_offset, header.size());
+  EXPECT_EQ(parsed.metadata, metadata);
+  ASSERT_EQ(parsed.entries.size(), entries.size());
+  for (const fi::SafetensorsEntry& expected : entries) {
+    bool found = false;
+    for (const fi::SafetensorsEntry& entry : parsed.entries) {
+      if (entry.name != expected.name) continue;
+      found = true;
+      EXPECT_EQ(entry.dtype, expected.dtype) << entry.name;
+      EXPECT_EQ(entry.shape, expected.shape) << entry.name;
+      EXPECT_EQ(entry.begin, expected.begin) << entry.name;
+      EXPECT_EQ(entry.end, expected.end) << entry.name;
+    }
+    EXPECT_TRUE(found) << expected.name;
+  }
+  EXPECT_EQ(parsed.entries.front().name, "empty");  // sorted by name
+
+  // The same header in front of a BOOL byte that is neither 0 nor 1 is refused, naming the tensor.
+  data[25] = 2;
+  try {
+    fi::parse_safetensors_header(header + data, "t: ");
+    ADD_FAILURE() << "a BOOL byte of 2 was accepted";
+  } catch (const fi::FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("'flags' holds the byte 2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fi::encode_safetensors_header({entries[0], entries[0]}, {}), std::invalid_argument);
+  EXPECT_EQ(fi::safetensors_dtype_size(SafetensorsDtype::kBF16), 2u);
+  EXPECT_STREQ(fi::safetensors_dtype_name(SafetensorsDtype::kBool), "BOOL");
 }

@@ -1,9 +1,5 @@
-// The safetensors format (https://github.com/huggingface/safetensors), read and written.
-//
-// Layout: 8 bytes little-endian header length N, N bytes of JSON header
-//   {"__metadata__": {"key": "string", ...}, "name": {"dtype": "F32", "shape": [..],
-//    "data_offsets": [begin, end]}, ...}
-// then the raw little-endian tensor bytes; offsets are relative to the end of the header.
+// The safetensors format (https://github.com/huggingface/safetensors), read and written as
+// tensors. The header's layout and its checks are in io/safetensors_header.h (no LibTorch there).
 // PyTorch users read our checkpoints with `safetensors.torch.load_file`.
 #pragma once
 
