@@ -5,28 +5,40 @@
 # covered, seconds) and exits 1 when any target found a crash, leak, timeout or unexpected
 # exception; the input is saved in build-fuzz/crashes/ (docs/fuzzing.md says how to replay it).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [--no-torch] [SECONDS] [TARGET...]
 #
 # The targets that parse tensors link an ordinary build's libflowinone.a ($FLOWINONE_LIB_DIR,
-# default build/), which is built first if missing.
+# default build/), which is built first if missing. --no-torch builds and runs only the parsers
+# that need no LibTorch (PNG, JPEG, the server's picture fields, safetensors, IDX): about a minute
+# of compiling, which is what CI runs (the `fuzz_parsers` test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_torch=ON
+if [ "${1:-}" = --no-torch ]; then
+  with_torch=OFF
+  shift
+fi
 seconds=${1:-30}
 shift || true
 fuzz_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 lib_dir=${FLOWINONE_LIB_DIR:-build}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_png fuzz_jpeg fuzz_server_request fuzz_safetensors fuzz_checkpoint fuzz_idx
-           fuzz_config fuzz_model_config fuzz_prompt_text)
+  targets=(fuzz_png fuzz_jpeg fuzz_server_request fuzz_safetensors fuzz_idx)
+  if [ "$with_torch" = ON ]; then
+    targets+=(fuzz_checkpoint fuzz_config fuzz_model_config fuzz_prompt_text)
+  fi
 fi
 
 command -v clang++ >/dev/null || { echo "error: clang++ is missing (scripts/install_deps.sh)" >&2; exit 2; }
-if [ ! -f "$lib_dir/libflowinone.a" ]; then
-  BUILD_DIR="$lib_dir" BUILD_TARGETS=flowinone_lib scripts/build.sh
+configure_args=(-DFLOWINONE_FUZZ_TORCH="$with_torch")
+if [ "$with_torch" = ON ]; then
+  if [ ! -f "$lib_dir/libflowinone.a" ]; then
+    BUILD_DIR="$lib_dir" BUILD_TARGETS=flowinone_lib scripts/build.sh
+  fi
+  configure_args+=(-DFLOWINONE_LIB_DIR="$(cd "$lib_dir" && pwd)")
 fi
-CXX=clang++ cmake -S fuzz -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DFLOWINONE_LIB_DIR="$(cd "$lib_dir" && pwd)" >/dev/null
+CXX=clang++ cmake -S fuzz -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${configure_args[@]}" >/dev/null
 build_args=()
 for target in "${targets[@]}"; do build_args+=(--target "$target"); done
 cmake --build "$fuzz_dir" -j "${JOBS:-$(nproc)}" "${build_args[@]}"
@@ -36,6 +48,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+# FUZZ_SEED=N makes the mutations repeatable (the suite's fuzz_parsers test sets it); by default
+# libFuzzer draws a new seed each run, which explores more over many runs.
+seed=()
+if [ -n "${FUZZ_SEED:-}" ]; then seed=(-seed="$FUZZ_SEED"); fi
 failed=()
 printf '%-22s %12s %8s %8s %s\n' target executions edges seconds result
 for target in "${targets[@]}"; do
@@ -50,7 +66,7 @@ for target in "${targets[@]}"; do
   log="$fuzz_dir/logs/$target.log"
   start=$(date +%s)
   status=0
-  "$fuzz_dir/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=3072 \
+  "$fuzz_dir/$target" "${dict[@]}" "${seed[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=3072 \
     -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$fuzz_dir/crashes/$target-" \
     "$work" "fuzz/corpus/$target" >"$log" 2>&1 || status=$?
   elapsed=$(( $(date +%s) - start ))

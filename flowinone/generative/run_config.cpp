@@ -307,7 +307,11 @@ nlohmann::json config_to_json(const RunConfig& config) {
 RunConfig config_from_json(const nlohmann::json& json) {
   check_arg(json.is_object(), "[config] JSON configuration must be an object");
   RunConfig config;
-  for (const auto& [key, value] : json.items()) {
+  // Named, not structured bindings: C++17 lets no lambda capture those (GCC allows it anyway,
+  // clang, which builds the fuzz targets, does not).
+  for (const auto& item : json.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const KeyEntry& entry = find_key(key);
     std::visit(
         [&](auto member) {
