@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config ninja-build
   libtorch-dev libopenblas0-openmp        # LibTorch 1.13 (CPU) and a fast BLAS behind it
   libgloo-dev                             # headers of c10d's Gloo backend (data-parallel training)
   libpng-dev zlib1g-dev                   # PNG pictures, gzip'd data sets
