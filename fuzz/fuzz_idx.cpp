@@ -1,9 +1,9 @@
-// IDX files (data/idx_file.h), plain or gzip'd, without LibTorch: read_idx_file takes a path, so each input is written to a
-// file in $TMPDIR first (a file per process) and read back through zlib as the program would.
+// IDX files (data/idx_file.h), plain or gzip'd, without LibTorch: read_idx_file takes a path, so
+// each input is written to a file in $TMPDIR first (a file per process) and read back through zlib
+// as the program would.
 #include <unistd.h>
 
 #include <cstdio>
-
 #include <vector>
 
 #include "flowinone/data/idx_file.h"

@@ -27,6 +27,8 @@ if [ ${#targets[@]} -eq 0 ]; then
   targets=(fuzz_png fuzz_jpeg fuzz_server_request fuzz_safetensors fuzz_idx)
   if [ "$with_torch" = ON ]; then
     targets+=(fuzz_checkpoint fuzz_config fuzz_model_config fuzz_prompt_text)
+    # The server's endpoints, where the ordinary build has the server (cpp-httplib installed).
+    if [ -f "$lib_dir/libflowinone_server.a" ]; then targets+=(fuzz_server_api); fi
   fi
 fi
 
@@ -62,6 +64,7 @@ for target in "${targets[@]}"; do
     fuzz_png | fuzz_server_request) dict=(-dict=fuzz/dict/png.dict) ;;
     fuzz_safetensors | fuzz_checkpoint | fuzz_model_config) dict=(-dict=fuzz/dict/safetensors.dict) ;;
     fuzz_config) dict=(-dict=fuzz/dict/config.dict) ;;
+    fuzz_server_api) dict=(-dict=fuzz/dict/server_api.dict) ;;
   esac
   log="$fuzz_dir/logs/$target.log"
   start=$(date +%s)

@@ -228,7 +228,8 @@ TEST(Safetensors, HeaderLayerRoundTripsEntriesWithoutTensors) {
     fi::parse_safetensors_header(header + data, "t: ");
     ADD_FAILURE() << "a BOOL byte of 2 was accepted";
   } catch (const fi::FileError& e) {
-    EXPECT_NE(std::string(e.what()).find("'flags' holds the byte 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'flags' holds the byte 2"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(fi::encode_safetensors_header({entries[0], entries[0]}, {}), std::invalid_argument);
   EXPECT_EQ(fi::safetensors_dtype_size(SafetensorsDtype::kBF16), 2u);
