@@ -276,3 +276,16 @@ TEST(Cli, HostileBytesInAConfigurationNeverReachTheTerminal) {
   EXPECT_EQ(command.status, 2) << command.output;
   EXPECT_EQ(command.output.find('\x1b'), std::string::npos) << command.output;
 }
+
+// Dopri5 at tolerances below what doubles resolve shrinks its step to nothing: an error saying
+// so with a hint (exit 2), not an "internal failure" (exit 1).
+TEST(Cli, AnAdaptiveSolveThatGivesUpIsAnErrorWithAHint) {
+  const fi::testing::TempDir scratch("cli_gave_up");
+  const CliRun run =
+      run_cli("sample --model " + tiny_model() +
+              " --n 2 --solver dopri5 --rtol 1e-300 --atol 1e-300 --out " + scratch.file("s.csv"));
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_NE(run.output.find("dopri5 step size underflow"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("fixed-step solver"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("internal failure"), std::string::npos) << run.output;
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "flowinone/solvers/ode.h"
+#include "flowinone/solvers/solver_gave_up.h"
 
 namespace {
 
@@ -211,20 +212,26 @@ TEST(Ode, BadOptionsThrowInvalidArgument) {
   }
 }
 
-TEST(Ode, Dopri5FailuresThrowRuntimeError) {
+TEST(Ode, Dopri5FailuresThrowSolverGaveUpWithAHint) {
   const torch::Tensor x0 = start_points();
   fi::SolveOptions options;
   options.solver = fi::SolverKind::kDopri5;
   options.max_nfe = 20;
   options.rtol = options.atol = 1e-10;
-  EXPECT_THROW(fi::solve_ode(rotation_velocity, x0, options), std::runtime_error);
+  try {
+    fi::solve_ode(rotation_velocity, x0, options);
+    FAIL() << "no throw";
+  } catch (const fi::SolverGaveUp& e) {
+    EXPECT_NE(std::string(e.what()).find("max_nfe = 20"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("fixed-step solver"), std::string::npos) << e.what();
+  }
 
   options = {};
   options.solver = fi::SolverKind::kDopri5;
   const fi::VelocityFn blows_up = [](const torch::Tensor& x, double t) {
     return t > 0.3 ? torch::full_like(x, std::nan("")) : torch::zeros_like(x);
   };
-  EXPECT_THROW(fi::solve_ode(blows_up, x0, options), std::runtime_error);
+  EXPECT_THROW(fi::solve_ode(blows_up, x0, options), fi::SolverGaveUp);
 }
 
 TEST(Ode, ParseSolverRoundTripsAndListsNamesOnError) {

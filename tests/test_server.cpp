@@ -279,6 +279,24 @@ TEST(Server, BadRequestsGetTheirStatusAndTheServerKeepsServing) {
   EXPECT_EQ(after->status, 200) << after->body;
 }
 
+// Found by fuzz_server_api: a Dopri5 solve that spends its evaluation budget was a 500 "internal
+// failure"; it is the request's settings that cannot finish, a 422 the client can act on.
+TEST(Server, ASolverThatGivesUpIsA422NamingTheSolver) {
+  fi::server::ServerLimits limits;
+  limits.max_steps = 2;  // Dopri5 may spend 20x that: 40 evaluations
+  Serving serving("", limits);
+  const json tight = {
+      {"model", "cb"}, {"n", 4}, {"solver", "dopri5"}, {"rtol", 1e-10}, {"atol", 1e-10}};
+  const auto gave_up = serving.post("/v1/generate", tight);
+  expect_error(gave_up, 422, "solver");
+  EXPECT_NE(gave_up->body.find("solver_gave_up"), std::string::npos) << gave_up->body;
+  EXPECT_NE(gave_up->body.find("fixed-step solver"), std::string::npos) << gave_up->body;
+  const auto fixed =
+      serving.post("/v1/generate", {{"model", "cb"}, {"n", 4}, {"solver", "euler"}, {"steps", 2}});
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->status, 200) << fixed->body;
+}
+
 TEST(Server, ApiKeyGuardsEverythingButHealth) {
   Serving serving("s3cret-key");
   EXPECT_EQ(serving.client().Get("/health")->status, 200);

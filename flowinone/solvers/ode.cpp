@@ -15,6 +15,7 @@
 
 #include "flowinone/core/errors.h"
 #include "flowinone/core/named_values.h"
+#include "flowinone/solvers/solver_gave_up.h"
 
 namespace fi {
 
@@ -39,9 +40,8 @@ class CountedVelocity {
 
   torch::Tensor operator()(const torch::Tensor& x, double t) {
     if (nfe_ >= max_nfe_) {
-      throw std::runtime_error(detail::concat("[solve_ode] dopri5 gave up at t = ", t,
-                                              " after max_nfe = ", max_nfe_,
-                                              " velocity evaluations"));
+      throw SolverGaveUp(detail::concat("[solve_ode] dopri5 gave up at t = ", t,
+                                        " after max_nfe = ", max_nfe_, " velocity evaluations"));
     }
     ++nfe_;
     torch::Tensor v = velocity_(x, t);
@@ -182,7 +182,7 @@ Solution solve_dopri5(const VelocityFn& velocity, const torch::Tensor& x0,
     const bool reaches_end = h >= remaining * (1.0 - 1e-12);
     if (reaches_end) h = remaining;
     if (h <= 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(t))) {
-      throw std::runtime_error(
+      throw SolverGaveUp(
           detail::concat("[solve_ode] dopri5 step size underflow (", h, ") at t = ", t));
     }
     const double dt = direction * h;
@@ -215,10 +215,8 @@ Solution solve_dopri5(const VelocityFn& velocity, const torch::Tensor& x0,
             .cpu();
     const double error = std::sqrt(stats[0].item<double>());
     if (!std::isfinite(error) || stats[1].item<double>() == 0.0) {
-      throw std::runtime_error(
-          detail::concat("[solve_ode] dopri5 state became non-finite (error "
-                         "norm ",
-                         error, ") stepping from t = ", t, " to ", t_new));
+      throw SolverGaveUp(detail::concat("[solve_ode] dopri5 state became non-finite (error norm ",
+                                        error, ") stepping from t = ", t, " to ", t_new));
     }
 
     double factor = error == 0.0 ? kMaxFactor : kSafety * std::pow(error, -1.0 / 5);

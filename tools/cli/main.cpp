@@ -11,6 +11,7 @@
 #include "flowinone/core/heap_tuning.h"
 #include "flowinone/core/printable.h"
 #include "flowinone/core/runtime.h"
+#include "flowinone/solvers/solver_gave_up.h"
 #include "flowinone/train/distributed.h"
 
 namespace {
@@ -111,6 +112,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const fi::FileError& e) {
     std::cerr << "error: " << fi::printable_lines(e.what()) << "\n";
+    return 2;
+  } catch (const fi::SolverGaveUp& e) {
+    std::cerr << "error: " << fi::printable_lines(e.what()) << "\n";  // the settings' outcome
     return 2;
   } catch (const fi::DistributedError& e) {
     std::cerr << "error: " << fi::printable_lines(e.what())

@@ -10,7 +10,8 @@
 namespace fi::server {
 
 /// Status 400 (bad field), 401 (key), 404 (unknown model or job), 409 (job already ended), 410
-/// (job expired), 413 (too large), 429 (queue full), 503 (not ready or shutting down).
+/// (job expired), 413 (too large), 422 (the solver gave up on these settings), 429 (queue full),
+/// 503 (not ready or shutting down).
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string code, std::string field, const std::string& message)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "flowinone/core/errors.h"
+#include "flowinone/solvers/solver_gave_up.h"
 #include "job_queue.h"
 
 namespace fi::server {
@@ -26,6 +27,9 @@ ApiError to_api_error(std::exception_ptr error) {
     return ApiError(400, "invalid_request", "", bad.what());
   } catch (const FileError& bad) {
     return ApiError(400, "invalid_request", "", bad.what());
+  } catch (const SolverGaveUp& gave_up) {
+    // The request's solver settings could not finish on this model: the client can change them.
+    return ApiError(422, "solver_gave_up", "solver", gave_up.what());
   } catch (const std::exception& other) {
     return ApiError(500, "internal", "", std::string("internal failure: ") + other.what());
   } catch (...) {
