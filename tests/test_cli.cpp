@@ -277,15 +277,17 @@ TEST(Cli, HostileBytesInAConfigurationNeverReachTheTerminal) {
   EXPECT_EQ(command.output.find('\x1b'), std::string::npos) << command.output;
 }
 
-// Dopri5 at tolerances below what doubles resolve shrinks its step to nothing: an error saying
-// so with a hint (exit 2), not an "internal failure" (exit 1).
+// Dopri5 asked for tolerances a float32 state cannot meet shrinks its step to nothing: an error
+// saying so with a hint (exit 2), not an "internal failure" (exit 1). Tolerances below what a
+// double resolves are refused before solving.
 TEST(Cli, AnAdaptiveSolveThatGivesUpIsAnErrorWithAHint) {
   const fi::testing::TempDir scratch("cli_gave_up");
-  const CliRun run =
-      run_cli("sample --model " + tiny_model() +
-              " --n 2 --solver dopri5 --rtol 1e-300 --atol 1e-300 --out " + scratch.file("s.csv"));
+  const std::string sample =
+      "sample --model " + tiny_model() + " --n 2 --solver dopri5 --out " + scratch.file("s.csv");
+  const CliRun run = run_cli(sample + " --rtol 1e-13 --atol 1e-13");
   EXPECT_EQ(run.status, 2) << run.output;
-  EXPECT_NE(run.output.find("dopri5 step size underflow"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("[solve_ode] dopri5"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("fixed-step solver"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("internal failure"), std::string::npos) << run.output;
+  expect_usage_error(sample + " --rtol 1e-300", "at least 1e-14");
 }

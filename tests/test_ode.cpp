@@ -192,6 +192,9 @@ TEST(Ode, BadOptionsThrowInvalidArgument) {
   options.atol = -1e-5;
   EXPECT_THROW(fi::solve_ode(rotation_velocity, x0, options), std::invalid_argument);
   options = {};
+  options.rtol = 1e-300;  // below what a double resolves: the starting step would be NaN
+  EXPECT_THROW(fi::solve_ode(rotation_velocity, x0, options), std::invalid_argument);
+  options = {};
   options.first_step = -0.1;
   EXPECT_THROW(fi::solve_ode(rotation_velocity, x0, options), std::invalid_argument);
   options = {};

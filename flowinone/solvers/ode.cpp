@@ -248,10 +248,13 @@ void check_options(const torch::Tensor& x0, const SolveOptions& options) {
   check_arg(std::isfinite(options.t0) && std::isfinite(options.t1),
             "[solve_ode] t0 and t1 must be finite, got t0 = ", options.t0, ", t1 = ", options.t1);
   check_arg(options.num_steps >= 1, "[solve_ode] num_steps, ", options.num_steps, ", must be >= 1");
-  check_arg(options.rtol > 0 && std::isfinite(options.rtol), "[solve_ode] rtol, ", options.rtol,
-            ", must be positive and finite");
-  check_arg(options.atol > 0 && std::isfinite(options.atol), "[solve_ode] atol, ", options.atol,
-            ", must be positive and finite");
+  // Below 1e-14 a double cannot tell the local error from rounding: the step would only shrink
+  // (and at 1e-300 the starting step's scaled norms overflow to a NaN step).
+  constexpr double kMinTolerance = 1e-14;
+  check_arg(options.rtol >= kMinTolerance && std::isfinite(options.rtol), "[solve_ode] rtol, ",
+            options.rtol, ", must be finite and at least ", kMinTolerance);
+  check_arg(options.atol >= kMinTolerance && std::isfinite(options.atol), "[solve_ode] atol, ",
+            options.atol, ", must be finite and at least ", kMinTolerance);
   check_arg(options.first_step >= 0 && std::isfinite(options.first_step),
             "[solve_ode] first_step, ", options.first_step,
             ", must be >= 0 (0 = choose automatically)");
