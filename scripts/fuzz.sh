@@ -10,7 +10,7 @@
 # The targets that parse tensors link an ordinary build's libflowinone.a ($FLOWINONE_LIB_DIR,
 # default build/), which is built first if missing. --no-torch builds and runs only the parsers
 # that need no LibTorch (PNG, JPEG, the server's picture fields, safetensors, IDX): about a minute
-# of compiling, which is what CI runs (the `fuzz_parsers` test).
+# of compiling, and no ordinary build needed. The suite's `fuzz_parsers` test runs every target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 with_torch=ON
