@@ -61,8 +61,9 @@ struct Solution {
 };
 
 /// Integrates `velocity` from options.t0 to options.t1 starting at x0. Runs under no-grad only if
-/// the caller sets it. Throws std::invalid_argument for bad options, std::runtime_error when
-/// dopri5 exceeds max_nfe or the state becomes non-finite.
+/// the caller sets it. Throws std::invalid_argument for bad options (rtol and atol below 1e-14
+/// included), fi::SolverGaveUp (solvers/solver_gave_up.h) when dopri5 exceeds max_nfe, its step
+/// underflows or its state becomes non-finite.
 Solution solve_ode(const VelocityFn& velocity, const torch::Tensor& x0,
                    const SolveOptions& options);
 
